@@ -1,0 +1,89 @@
+"""The source registry: every format module registers itself; sniff() ranks them all.
+
+Importing this package imports every module in it that does not start with "_", so a
+new format is one new file (the bundled ones use the same door).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+from ..errors import InputError, UsageError
+from ._base import REGISTRY, ParseOptions, ParseResult, Rejected, Source, register
+from ._io import SourceFile, open_inputs
+
+__all__ = [
+    "REGISTRY", "ParseOptions", "ParseResult", "Rejected", "Source", "SourceFile",
+    "register", "sniff", "choose", "get", "open_inputs", "formats",
+]
+
+MIN_CONFIDENCE = 0.3
+
+for _mod in pkgutil.iter_modules(__path__):
+    if not _mod.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_mod.name}")
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One sniffer's opinion of a file."""
+
+    format: str
+    side: str
+    confidence: float
+
+
+def get(name: str) -> Source:
+    """The registered source called `name` (raises UsageError listing the known ones)."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise UsageError(f"unknown format {name!r}; known formats: {known}") from None
+
+
+def formats() -> list[Source]:
+    """Every registered source, ESP side first, then by name."""
+    return sorted(REGISTRY.values(), key=lambda s: (s.SIDE != "esp", s.NAME))
+
+
+def sniff(src: SourceFile) -> list[Guess]:
+    """Every source's confidence for this file, best first (zeros left out)."""
+    guesses = []
+    for source in REGISTRY.values():
+        try:
+            conf = float(source.sniff(src))
+        except InputError:
+            conf = 0.0
+        if conf > 0:
+            guesses.append(Guess(source.NAME, source.SIDE, min(conf, 1.0)))
+    return sorted(guesses, key=lambda g: -g.confidence)
+
+
+def choose(src: SourceFile, format: str | None = None) -> tuple[Source, float]:
+    """The source to parse `src` with: the forced format, else the best sniffer."""
+    if format:
+        return get(format), 1.0
+    guesses = sniff(src)
+    if not guesses or guesses[0].confidence < MIN_CONFIDENCE:
+        if src.head and not src.text_head and not src.is_zip:
+            src.encoding  # raises the precise "binary data ..." InputError
+        raise InputError(
+            src.name,
+            "not a recognised export format",
+            line=1,
+            hint="name it with --format, or map its columns on the Upload page / with --mapping",
+        )
+    best = guesses[0]
+    return REGISTRY[best.format], best.confidence
+
+
+def parse(src: SourceFile, con, opts: ParseOptions, format: str | None = None
+          ) -> tuple[Source, float, ParseResult]:
+    """Choose a source and parse the file with it (a column mapping implies 'mapped')."""
+    if opts.mapping and not format:
+        format = "mapped"
+    source, confidence = choose(src, format)
+    return source, confidence, source.parse(src, con, opts)

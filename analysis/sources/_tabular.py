@@ -1,0 +1,265 @@
+"""Reading CSV (through DuckDB) and XLSX (through openpyxl) into all-text relations.
+
+Both give a DuckDB relation whose columns are the file's own header names (made unique)
+plus `row_no`, the row number a spreadsheet shows (the header is row 1), and the
+rejected records with DuckDB's own reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from ..errors import InputError
+from ._io import SourceFile
+
+_DELIMITERS = [",", ";", "\t", "|"]
+
+
+@dataclass
+class Table:
+    """A file read as text columns."""
+
+    name: str  # temp table with the original headers + row_no
+    headers: list[str]
+    rows_read: int
+    rejected: pd.DataFrame  # row_no, raw, error (records DuckDB could not split)
+
+
+def sql_str(value: str) -> str:
+    """An SQL string literal (only for values we validated, such as a zone name)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def valid_tz(tz: str, file: str) -> str:
+    """The IANA zone name, checked (so it can never carry SQL)."""
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise InputError(file, f"unknown time zone {tz!r}",
+                         hint="use an IANA name such as Europe/Berlin or UTC") from e
+    return tz
+
+
+def normalise_header(name: str) -> str:
+    """Header key for synonym lookup: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _unique(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(headers):
+        h = (h or "").strip() or f"column_{i + 1}"
+        key = h.lower()
+        if key in seen:
+            seen[key] += 1
+            h = f"{h}_{seen[key]}"
+        else:
+            seen[key] = 1
+        out.append(h)
+    return out
+
+
+def first_record(text: str) -> tuple[list[str], str]:
+    """The header record of a CSV head and its delimiter."""
+    if not text.strip():
+        raise InputError("", "no header row")
+    first_line = text.splitlines()[0]
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delim, quotechar='"')
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        header = first_line.split(delim)
+    return header, delim
+
+
+def csv_headers(src: SourceFile) -> list[str]:
+    """The header names of a CSV (for sniffing), or [] when it is not text."""
+    text = src.text_head
+    if not text:
+        return []
+    try:
+        return first_record(text)[0]
+    except InputError:
+        return []
+
+
+def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection) -> Table:
+    """Read a CSV with DuckDB, every column as text; malformed records become rejects."""
+    text = src.text_head
+    try:
+        header, delim = first_record(text)
+    except InputError as e:
+        raise InputError(src.name, "the file has no header row", line=1) from e
+    headers = _unique(header)
+    path = str(src.utf8_path())
+    cols = "{" + ", ".join(f"{sql_str(h)}: 'VARCHAR'" for h in headers) + "}"
+    tag = src.sha256[:12]
+    rej, scan = f"_rej_{tag}", f"_rejscan_{tag}"
+    reader = (
+        f"read_csv({sql_str(path)}, auto_detect=false, header=true, columns={cols}, "
+        f"delim={sql_str(delim)}, quote='\"', escape='\"', max_line_size=20000000, "
+        f"store_rejects=true, rejects_table={sql_str(rej)}, rejects_scan={sql_str(scan)})"
+    )
+    staged = f"_csv_{tag}"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {staged} AS "  # noqa: S608 - literals are quoted
+            f"SELECT *, row_number() OVER () AS _rn FROM {reader}"
+        )
+        rejects = con.execute(
+            f"SELECT line, error_message, csv_line FROM {rej} ORDER BY line"  # noqa: S608
+        ).df()
+    except duckdb.Error as e:
+        raise InputError(src.name, f"CSV could not be read: {str(e).splitlines()[0]}") from e
+    n_good = con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]  # noqa: S608
+    rejected = pd.DataFrame({
+        "row_no": rejects["line"].astype("int64"),
+        "raw": rejects["csv_line"].astype("object"),
+        "error": ("malformed CSV record: " + rejects["error_message"].astype(str)).astype("object"),
+    }).drop_duplicates("row_no")
+    if len(rejected):
+        # Good records keep their place in the file: the k-th good record sits at the
+        # k-th row number that no rejected record took.
+        con.register("_rej_rows", rejected[["row_no"]])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {staged} AS "  # noqa: S608
+            f"WITH free AS (SELECT g AS row_no, row_number() OVER (ORDER BY g) AS k "
+            f"FROM range(2, {n_good + len(rejected) + 2}) t(g) "
+            f"WHERE g NOT IN (SELECT row_no FROM _rej_rows)) "
+            f"SELECT s.* EXCLUDE (_rn), free.row_no FROM {staged} s JOIN free ON free.k = s._rn"
+        )
+        con.unregister("_rej_rows")
+    else:
+        con.execute(f"ALTER TABLE {staged} RENAME COLUMN _rn TO row_no")
+        con.execute(f"UPDATE {staged} SET row_no = row_no + 1")
+    return Table(name=staged, headers=headers, rows_read=n_good + len(rejected),
+                 rejected=rejected)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if text != "" else None
+
+
+def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | None = None
+              ) -> Table:
+    """Read the first sheet (or `sheet`) of a workbook with openpyxl, every cell as text."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError, EOFError) as e:
+        raise InputError(src.name, f"not a readable XLSX workbook ({e.__class__.__name__}: {e})",
+                         hint="open it in Excel and save it again as .xlsx") from e
+    except Exception as e:  # zipfile.BadZipFile and lxml errors from truncated files
+        raise InputError(src.name, f"broken XLSX workbook ({e.__class__.__name__}: {e})",
+                         hint="the file may be truncated; export it again") from e
+    try:
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        header: list[str] | None = None
+        header_row = 0
+        data: list[list[str | None]] = []
+        row_nos: list[int] = []
+        for excel_row, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if header is None:
+                if any(c is not None for c in cells):
+                    header, header_row = [c or "" for c in cells], excel_row
+                continue
+            if not any(c is not None for c in cells):
+                continue
+            data.append(cells)
+            row_nos.append(excel_row)
+    except Exception as e:
+        raise InputError(src.name, f"broken XLSX workbook ({e.__class__.__name__}: {e})",
+                         hint="the file may be truncated; export it again") from e
+    finally:
+        wb.close()
+    if header is None:
+        raise InputError(src.name, "the workbook's first sheet is empty")
+    headers = _unique(header)
+    width = len(headers)
+    rows = [(r + [None] * width)[:width] for r in data]
+    frame = pd.DataFrame(rows, columns=headers, dtype="object")
+    frame["row_no"] = pd.Series(row_nos, dtype="int64")
+    name = f"_xlsx_{src.sha256[:12]}"
+    con.register(f"{name}_df", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")  # noqa: S608
+    con.unregister(f"{name}_df")
+    del header_row
+    return Table(name=name, headers=headers, rows_read=len(rows),
+                 rejected=pd.DataFrame({"row_no": pd.Series([], dtype="int64"),
+                                        "raw": pd.Series([], dtype="object"),
+                                        "error": pd.Series([], dtype="object")}))
+
+
+def xlsx_headers(src: SourceFile) -> list[str]:
+    """Header names of an XLSX workbook's first sheet (for sniffing), or []."""
+    if not src.is_zip:
+        return []
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except Exception:
+        return []
+    try:
+        for values in wb.worksheets[0].iter_rows(values_only=True, max_row=20):
+            cells = [_cell_text(v) for v in values]
+            if any(c is not None for c in cells):
+                return [c or "" for c in cells]
+    except Exception:
+        return []
+    finally:
+        wb.close()
+    return []
+
+
+# Formats for stamps without an offset, most specific first; US month/day before
+# day/month (what PowerShell's en-US culture and most ESP exports write).
+NAIVE_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d",
+]
+_OFFSET_RE = r"(Z|[+-][0-9][0-9]:?[0-9][0-9])$"
+
+
+def timestamp_sql(col: str, tz: str) -> str:
+    """SQL turning a text column into TIMESTAMPTZ.
+
+    Stamps with an offset or `Z` keep it; epoch seconds are UTC; anything else is read
+    in `tz` (a zone validated by valid_tz). Unreadable stamps give NULL.
+    """
+    fmts = "[" + ", ".join(sql_str(f) for f in NAIVE_FORMATS) + "]"
+    x = f"trim({col})"
+    fixed = (f"regexp_replace(regexp_replace({x}, '\\s+([+-][0-9][0-9]):?([0-9][0-9])$', '\\1:\\2'),"
+             " '(\\.[0-9]{6})[0-9]+', '\\1')")
+    return (
+        f"CASE WHEN {x} IS NULL OR {x} = '' THEN NULL "
+        f"WHEN regexp_matches({x}, '^[0-9]{{9,11}}(\\.[0-9]+)?$') "
+        f"THEN to_timestamp(TRY_CAST({x} AS DOUBLE)) "
+        f"WHEN regexp_matches({x}, '{_OFFSET_RE}') THEN TRY_CAST({fixed} AS TIMESTAMPTZ) "
+        f"ELSE timezone({sql_str(tz)}, try_strptime({x}, {fmts})) END"
+    )

@@ -1,0 +1,426 @@
+"""The workspace: one DuckDB file with the canonical schema, loads as single transactions."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from . import settings, sources
+from .errors import DeliveryTraceError, InputError, UsageError, WorkspaceError
+from .sources._base import SENDS_COLUMNS, TRACE_COLUMNS, ParseOptions, ParseResult, Rejected
+from .sources._io import SourceFile, open_one, workdir_inputs
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE SEQUENCE IF NOT EXISTS import_seq START 1",
+        """CREATE TABLE IF NOT EXISTS imports (
+            import_id INTEGER PRIMARY KEY DEFAULT nextval('import_seq'),
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL UNIQUE,
+            format VARCHAR NOT NULL,
+            side VARCHAR NOT NULL,
+            rows_read BIGINT NOT NULL,
+            rows_loaded BIGINT NOT NULL,
+            rows_rejected BIGINT NOT NULL,
+            imported_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            tz VARCHAR,
+            confidence DOUBLE,
+            origin VARCHAR,
+            notes VARCHAR
+        )""",
+        "CREATE TABLE IF NOT EXISTS sends (import_id INTEGER NOT NULL, "
+        + ", ".join(f"{c} {t}" for c, t in SENDS_COLUMNS.items())
+        + ")",
+        "CREATE TABLE IF NOT EXISTS trace_events (import_id INTEGER NOT NULL, "
+        + ", ".join(f"{c} {t}" for c, t in TRACE_COLUMNS.items())
+        + ")",
+        """CREATE TABLE IF NOT EXISTS rejected_rows (
+            import_id INTEGER NOT NULL, row_no BIGINT, raw VARCHAR, error VARCHAR NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS mappings (
+            name VARCHAR PRIMARY KEY, mapping VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)""",
+    ],
+}
+
+# Functions run after every change of the loaded data, in order: each rebuilds a
+# derived table (classification, journeys) from the base tables. Modules add themselves.
+DERIVED_HOOKS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What happened to one file."""
+
+    file: str
+    format: str | None
+    side: str | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    skipped: bool = False
+    import_id: int | None = None
+    confidence: float | None = None
+    tz: str | None = None
+    error: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "format": self.format, "side": self.side,
+            "rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected, "skipped": self.skipped,
+            "import_id": self.import_id, "confidence": self.confidence, "tz": self.tz,
+            "error": self.error, "notes": self.notes,
+        }
+
+
+def quote_ident(name: str) -> str:
+    """The one helper that turns a name into an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Store:
+    """A workspace. One DuckDB connection; use `cursor()` per thread."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = settings.workspace_path(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path)
+        except duckdb.IOException as e:
+            raise WorkspaceError(
+                f"cannot open workspace {self.path}: {str(e).splitlines()[0]} "
+                "(is the app or another command using it? close it or pass --workspace)"
+            ) from e
+        self._write_lock = threading.RLock()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._migrate()
+        _register_hooks()
+
+    # -- schema -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0]
+        current = row[0] or 0
+        for version in sorted(v for v in _MIGRATIONS if v > current):
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for stmt in _MIGRATIONS[version]:
+                    self.con.execute(stmt)
+                self.con.execute("INSERT INTO schema_version VALUES (?)", [version])
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = self.con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- reading ------------------------------------------------------------------------
+    def df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a read query with bound parameters and return a DataFrame."""
+        return self.cursor().execute(sql, params or []).df()
+
+    def imports(self) -> pd.DataFrame:
+        return self.df("SELECT * FROM imports ORDER BY import_id")
+
+    def rejected(self, import_id: int | None = None) -> pd.DataFrame:
+        if import_id is None:
+            return self.df("SELECT * FROM rejected_rows ORDER BY import_id, row_no")
+        return self.df("SELECT * FROM rejected_rows WHERE import_id = ? ORDER BY row_no", [import_id])
+
+    def is_empty(self) -> bool:
+        return self.cursor().execute("SELECT count(*) FROM imports").fetchall()[0][0] == 0
+
+    def last_import_id(self) -> int:
+        """A number that changes whenever the loaded data changes (cache key for pages)."""
+        row = self.cursor().execute(
+            "SELECT coalesce(max(import_id), 0) * 1000003 + count(*) FROM imports"
+        ).fetchall()[0]
+        return int(row[0])
+
+    def has_demo(self) -> bool:
+        return bool(self.cursor().execute(
+            "SELECT count(*) FROM imports WHERE origin = 'demo'").fetchall()[0][0])
+
+    # -- loading ------------------------------------------------------------------------
+    def load_files(
+        self,
+        items: Iterable[str | os.PathLike[str] | tuple[str, bytes]],
+        *,
+        format: str | None = None,
+        opts: ParseOptions | None = None,
+        origin: str = "cli",
+        progress: Callable[[float, str], None] | None = None,
+    ) -> list[LoadResult]:
+        """Load files (paths or (name, bytes) uploads); archives load member by member.
+
+        Each file is one transaction. A file that cannot be read yields a LoadResult with
+        `error` set and does not stop the others.
+        """
+        items = list(items)
+        opts = opts or ParseOptions()
+        results: list[LoadResult] = []
+        with workdir_inputs() as inputs:
+            for i, item in enumerate(items):
+                label = item[0] if isinstance(item, tuple) else Path(item).name
+                if progress:
+                    progress(i / max(len(items), 1), f"Reading {label}")
+                try:
+                    files = open_one(inputs, item)
+                except InputError as e:
+                    results.append(LoadResult(file=label, format=None, side=None, error=str(e)))
+                    continue
+                for src in files:
+                    results.append(self._load_one(src, format, opts, origin))
+        if progress:
+            progress(0.95, "Updating classification and journeys")
+        if any(r.ok and not r.skipped for r in results):
+            self.refresh_derived()
+        if progress:
+            progress(1.0, "Done")
+        return results
+
+    def _load_one(self, src: SourceFile, format: str | None, opts: ParseOptions,
+                  origin: str) -> LoadResult:
+        cur = self.cursor()
+        done = cur.execute(
+            "SELECT import_id, format, side, rows_read, rows_loaded, rows_rejected, tz "
+            "FROM imports WHERE sha256 = ?", [src.sha256]).fetchall()
+        done = done[0] if done else None
+        if done:
+            return LoadResult(file=src.name, format=done[1], side=done[2], rows_read=done[3],
+                              rows_loaded=done[4], rows_rejected=done[5], skipped=True,
+                              import_id=done[0], tz=done[6],
+                              notes={"message": "already loaded (same SHA-256); nothing added"})
+        with self._write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                source, confidence, result = sources.parse(src, cur, opts, format)
+                loaded = self._insert(cur, src, source, confidence, result, opts, origin)
+                cur.execute("COMMIT")
+            except DeliveryTraceError as e:
+                cur.execute("ROLLBACK")
+                return LoadResult(file=src.name, format=format, side=None, error=str(e))
+            except (duckdb.Error, ValueError, KeyError, TypeError, IndexError) as e:
+                cur.execute("ROLLBACK")
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                return LoadResult(file=src.name, format=format, side=None,
+                                  error=f"{src.name}: could not be parsed: {msg}")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return loaded
+
+    def _insert(self, cur: duckdb.DuckDBPyConnection, src: SourceFile, source: sources.Source,
+                confidence: float, result: ParseResult, opts: ParseOptions,
+                origin: str) -> LoadResult:
+        table, columns = (("sends", SENDS_COLUMNS) if source.SIDE == "esp"
+                          else ("trace_events", TRACE_COLUMNS))
+        tz = result.tz or opts.tz
+        import_id = cur.execute(
+            "INSERT INTO imports (file_name, sha256, format, side, rows_read, rows_loaded, "
+            "rows_rejected, tz, confidence, origin) VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?, ?) "
+            "RETURNING import_id",
+            [src.name, src.sha256, source.NAME, source.SIDE, tz, confidence, origin],
+        ).fetchall()[0][0]
+
+        rows_view = _as_view(cur, result.rows, "_dt_rows")
+        present = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {rows_view}").fetchall()}
+        text_col = "smtp_text" if table == "sends" else "detail"
+        select = [_column_expr(c, t, present, source.NAME, text_col) for c, t in columns.items()]
+        if present.get("event_time") == "TIMESTAMP":
+            params: list[Any] = [import_id, tz]
+        else:
+            params = [import_id]
+        names = ", ".join(columns)
+        cur.execute(
+            f"INSERT INTO {table} (import_id, {names}) "  # noqa: S608 - identifiers are ours
+            f"SELECT ?, {', '.join(select)} FROM {rows_view}",
+            params,
+        )
+        loaded = cur.execute(f"SELECT count(*) FROM {table} WHERE import_id = ?",  # noqa: S608
+                             [import_id]).fetchall()[0][0]
+        rejected = result.rejected
+        if isinstance(rejected, list):
+            rejected = _rejected_df(rejected)
+        rej_view = _as_view(cur, rejected, "_dt_rejected")
+        cur.execute(
+            f"INSERT INTO rejected_rows SELECT ?, row_no, raw, error FROM {rej_view}",  # noqa: S608
+            [import_id],
+        )
+        n_rejected = cur.execute("SELECT count(*) FROM rejected_rows WHERE import_id = ?",
+                                 [import_id]).fetchall()[0][0]
+        rows_read = result.rows_read if result.rows_read is not None else loaded + n_rejected
+        if rows_read != loaded + n_rejected:
+            raise ValueError(
+                f"{source.NAME} accounted for {loaded + n_rejected} of {rows_read} rows "
+                "(a parser bug: every row must be loaded or rejected)")
+        if settings.MAX_ROWS and rows_read > settings.MAX_ROWS:
+            raise InputError(src.name, f"{rows_read:,} rows exceed the limit of "
+                             f"{settings.MAX_ROWS:,} (DELIVERY_TRACE_MAX_ROWS)")
+        cur.execute(
+            "UPDATE imports SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, notes = ? "
+            "WHERE import_id = ?",
+            [rows_read, loaded, n_rejected, json.dumps(result.notes, default=str), import_id],
+        )
+        return LoadResult(file=src.name, format=source.NAME, side=source.SIDE,
+                          rows_read=rows_read, rows_loaded=loaded, rows_rejected=n_rejected,
+                          import_id=import_id, confidence=confidence, tz=tz, notes=result.notes)
+
+    # -- changing -----------------------------------------------------------------------
+    def delete_import(self, import_id: int, *, refresh: bool = True) -> bool:
+        """Remove one import and every row it brought. Returns False if there was none."""
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                found = cur.execute("SELECT count(*) FROM imports WHERE import_id = ?",
+                                    [import_id]).fetchall()[0][0]
+                for table in ("sends", "trace_events", "rejected_rows", "imports"):
+                    cur.execute(f"DELETE FROM {table} WHERE import_id = ?", [import_id])  # noqa: S608
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        if found and refresh:
+            self.refresh_derived()
+        return bool(found)
+
+    def clear(self, origin: str | None = None) -> int:
+        """Delete every import (or those of one origin, e.g. 'demo'). Returns how many."""
+        if origin is None:
+            ids = [r[0] for r in self.cursor().execute("SELECT import_id FROM imports").fetchall()]
+        else:
+            ids = [r[0] for r in self.cursor().execute(
+                "SELECT import_id FROM imports WHERE origin = ?", [origin]).fetchall()]
+        for import_id in ids:
+            self.delete_import(import_id, refresh=False)
+        self.refresh_derived()
+        return len(ids)
+
+    def refresh_derived(self) -> None:
+        """Rebuild classification and journeys after the base tables changed."""
+        with self._write_lock:
+            cur = self.cursor()
+            for hook in DERIVED_HOOKS:
+                hook(cur)
+
+    # -- column mappings ----------------------------------------------------------------
+    def save_mapping(self, name: str, mapping: dict[str, str]) -> None:
+        if not name.strip():
+            raise UsageError("a mapping needs a name")
+        self.cursor().execute(
+            "INSERT OR REPLACE INTO mappings (name, mapping) VALUES (?, ?)",
+            [name.strip(), json.dumps(mapping)])
+
+    def mapping(self, name: str) -> dict[str, str]:
+        rows = self.cursor().execute("SELECT mapping FROM mappings WHERE name = ?",
+                                     [name]).fetchall()
+        row = rows[0] if rows else None
+        if not row:
+            known = ", ".join(self.mapping_names()) or "none saved yet"
+            raise UsageError(f"no saved column mapping called {name!r} (saved: {known})")
+        return json.loads(row[0])
+
+    def mapping_names(self) -> list[str]:
+        return [r[0] for r in self.cursor().execute(
+            "SELECT name FROM mappings ORDER BY name").fetchall()]
+
+
+def _as_view(cur: duckdb.DuckDBPyConnection, data: Any, name: str) -> str:
+    """Expose a relation or DataFrame to SQL under a fixed name."""
+    if isinstance(data, duckdb.DuckDBPyRelation):
+        data.create_view(name, replace=True)
+    else:
+        cur.register(name, data)
+    return name
+
+
+def _rejected_df(items: list[Rejected]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "row_no": pd.Series([r.row_no for r in items], dtype="Int64"),
+        "raw": pd.Series([r.raw for r in items], dtype="object"),
+        "error": pd.Series([r.error for r in items], dtype="object"),
+    })
+
+
+def _column_expr(col: str, typ: str, present: dict[str, str], fmt: str, text_col: str) -> str:
+    """SQL for one canonical column: cast what the parser gave, normalise, or derive.
+
+    Reply and enhanced codes missing from the parser's rows are extracted from the
+    reply text (`text_col`) over the whole column at once.
+    """
+    from .smtp import enhanced_code_sql, reply_code_sql
+
+    q = quote_ident(col)
+    if col == "row_no":
+        return q if col in present else "row_number() OVER () + 1"
+    if col == "event_time":
+        if col not in present:
+            return "NULL::TIMESTAMPTZ"
+        if present[col] == "TIMESTAMP":
+            return f"timezone(?, {q})"
+        if present[col].startswith("TIMESTAMP WITH TIME ZONE") or present[col] == "TIMESTAMPTZ":
+            return q
+        raise TypeError(f"{fmt}: event_time must be TIMESTAMP or TIMESTAMPTZ, not {present[col]}")
+    if col in ("recipient", "sender", "orig_recipient"):
+        return f"nullif(lower(trim({q}::VARCHAR)), '')" if col in present else "NULL"
+    if col == "recipient_domain":
+        base = f"nullif(lower(trim({q}::VARCHAR)), '')" if col in present else "NULL"
+        derived = ("nullif(lower(trim(split_part(regexp_extract(recipient::VARCHAR, '@([^@>\\s]+)', 1), "
+                   "'>', 1))), '')") if "recipient" in present else "NULL"
+        return f"coalesce({base}, {derived})"
+    if col == "format":
+        return q if col in present else f"'{fmt}'"
+    if col == "smtp_code":
+        own = f"TRY_CAST({q} AS INTEGER)" if col in present else "NULL::INTEGER"
+        if text_col in present:
+            return f"coalesce({own}, {reply_code_sql(quote_ident(text_col))})"
+        return own
+    if col == "enhanced_code":
+        own = f"nullif(trim({q}::VARCHAR), '')" if col in present else "NULL::VARCHAR"
+        if text_col in present:
+            return f"coalesce({own}, {enhanced_code_sql(quote_ident(text_col))})"
+        return own
+    if col not in present:
+        return f"NULL::{typ}"
+    if typ == "VARCHAR":
+        return f"nullif({q}::VARCHAR, '')"
+    return f"{q}::{typ}"
+
+
+_hooks_registered = False
+
+
+def _register_hooks() -> None:
+    """Derived tables: classification first (journeys read it), then journeys."""
+    global _hooks_registered
+    if _hooks_registered:
+        return
+    from . import classify, journeys
+
+    for hook in (getattr(classify, "refresh", None), getattr(journeys, "rebuild", None)):
+        if hook is not None and hook not in DERIVED_HOOKS:
+            DERIVED_HOOKS.append(hook)
+    _hooks_registered = True
