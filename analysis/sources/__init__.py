@@ -68,8 +68,8 @@ def choose(src: SourceFile, format: str | None = None) -> tuple[Source, float]:
         return get(format), 1.0
     guesses = sniff(src)
     if not guesses or guesses[0].confidence < MIN_CONFIDENCE:
-        if src.head and not src.text_head and not src.is_zip:
-            src.encoding  # raises the precise "binary data ..." InputError
+        if src.head and not src.is_zip:
+            _ = src.encoding  # raises the precise "binary data ..." InputError
         raise InputError(
             src.name,
             "not a recognised export format",
