@@ -1,12 +1,332 @@
-"""Join ESP sends to recipient-server traces on message ID and give each a verdict.
+"""Join ESP sends to recipient-server traces on message ID and give each journey a verdict.
 
-Placeholder until the trace/join issue lands: `rebuild` is the store hook.
+A journey is one (message, recipient) seen by the ESP: its sends rows grouped by
+campaign, recipient and the ESP's message identity. Everything runs as SQL over whole
+tables (DESIGN.md "Joining on message ID"):
+
+1. keys   - every candidate ID in the ESP's remote_id / reply text / Message-ID
+            (formats/smtp_responses.md section 3), normalised (formats/README.md 2);
+2. exact  - trace rows whose Message-ID, queue ID or Exchange internal ID equals a key,
+            narrowed by recipient, then every row of the same trace message (same
+            Message-ID, network ID, queue ID on that server, or the queue it hands to);
+3. approx - for what has no shared ID (Gmail tokens, the EAC export, SMTP-time
+            rejections): same recipient within a time window, sender domain consistent
+            with what exact matches taught us; recipient-less rejections (Exim "rejected
+            after DATA") by time, served domain and reply text;
+4. verdict from the ESP facts and the matched trace events.
 """
 
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
+
+from .journeys_report import MatchReport, match_report  # noqa: F401  (public API)
+
+APPROX_WINDOW_MIN = 15  # minutes either side of the ESP's attempts
+QUEUE_ID_WINDOW_H = 48  # queue IDs are reused: only trust them near the send time
+
+DELIVERY_EVENTS = ("sent", "delivered", "bounced", "deferred")
+
+VERDICTS = (
+    "rejected", "accepted_no_trace", "delivered", "junk", "quarantined", "dropped",
+    "bounced_after_accept", "deferred", "expired", "forwarded", "unknown",
+)
+
+JOURNEY_COLUMNS = [
+    "campaign", "recipient", "recipient_domain", "sent_at", "remote_id", "esp_event",
+    "smtp_code", "enhanced_code", "smtp_text", "trace_format", "trace_server",
+    "trace_events", "trace_final_event", "match", "verdict", "latency_s",
+]
+
+# Candidate keys in an ESP reply (formats/smtp_responses.md section 3). RE2 syntax.
+_KEY_PATTERNS: list[tuple[str, str, bool]] = [
+    # (kind, pattern, all occurrences?)
+    ("msgid", r"(?i)^\s*(?:smtp;\s*)?250[ -]2\.6\.0\s+<([^<>\s]+@[^<>\s]+)>", False),
+    ("msgid", r"<([^<>\s]+@[^<>\s]+)>\s*\[InternalId=", False),
+    ("internal", r"InternalId=([0-9]+)", False),
+    ("queue", r"queued as ([0-9A-Za-z]+)", True),
+    ("queue", r"\b([0-9A-Za-z]{8}[0-9]{6,7})\s+Message accepted for delivery", False),
+    ("queue", r"(?i)\bid=([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4})\b", False),
+    ("gmail", r"OK\s+[0-9]{9,11}\s+(\S+)\s+-\s+(?:gsmtp|gcdp)", False),
+]
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _key_sql() -> str:
+    """SELECT journey_id, kind, key over the ESP rows (_j_rows)."""
+    parts = []
+    for kind, pattern, every in _KEY_PATTERNS:
+        p = _sql_str(pattern)
+        if every:
+            expr = f"unnest(regexp_extract_all(smtp_text, {p}, 1))"
+        else:
+            expr = f"regexp_extract(smtp_text, {p}, 1)"
+        parts.append(f"SELECT journey_id, '{kind}' AS kind, {expr} AS key FROM _j_rows "
+                     f"WHERE smtp_text IS NOT NULL")
+    # The remote_id column itself: a Message-ID, a Gmail token, or a queue/internal ID.
+    parts.append(
+        "SELECT journey_id, CASE WHEN remote_id LIKE '%@%' THEN 'msgid' "
+        "WHEN regexp_matches(remote_id, '^[0-9]+$') THEN 'internal' "
+        "WHEN regexp_matches(smtp_text, '(?:gsmtp|gcdp)\\s*$') THEN 'gmail' "
+        "ELSE 'queue' END, remote_id FROM _j_rows WHERE remote_id IS NOT NULL")
+    parts.append("SELECT journey_id, 'msgid', message_id FROM _j_rows WHERE message_id IS NOT NULL")
+    union = " UNION ALL ".join(parts)
+    return (
+        "SELECT DISTINCT journey_id, kind, "
+        "CASE WHEN kind = 'msgid' THEN lower(trim(key, '<> ')) ELSE trim(key) END AS key "
+        f"FROM ({union}) WHERE key IS NOT NULL AND trim(key) <> ''"
+    )
+
+
+_ESP_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _j_rows AS
+SELECT s.*, dense_rank() OVER (ORDER BY coalesce(campaign, ''), recipient,
+        coalesce(message_id_key, '')) AS journey_id
+FROM (SELECT *, coalesce(lower(trim(message_id, '<> ')), esp_message_id) AS message_id_key
+      FROM sends WHERE event IN {DELIVERY_EVENTS} AND recipient IS NOT NULL) s
+"""
+
+_JOURNEY_ESP_SQL = """
+CREATE OR REPLACE TEMP TABLE _j AS
+SELECT journey_id,
+  any_value(campaign) AS campaign, any_value(recipient) AS recipient,
+  any_value(recipient_domain) AS recipient_domain,
+  min(event_time) AS sent_at, max(event_time) AS esp_last_at,
+  arg_max(event, (CASE event WHEN 'bounced' THEN 4 WHEN 'delivered' THEN 3
+                   WHEN 'deferred' THEN 2 ELSE 1 END, event_time)) AS esp_event,
+  arg_max(remote_id, (event = 'delivered', event_time)) FILTER (WHERE remote_id IS NOT NULL)
+    AS remote_id,
+  arg_max(smtp_code, (CASE event WHEN 'bounced' THEN 4 WHEN 'delivered' THEN 3
+                   WHEN 'deferred' THEN 2 ELSE 1 END, event_time)) AS smtp_code,
+  arg_max(enhanced_code, (CASE event WHEN 'bounced' THEN 4 WHEN 'delivered' THEN 3
+                   WHEN 'deferred' THEN 2 ELSE 1 END, event_time)) AS enhanced_code,
+  arg_max(smtp_text, (CASE event WHEN 'bounced' THEN 4 WHEN 'delivered' THEN 3
+                   WHEN 'deferred' THEN 2 ELSE 1 END, event_time)) AS smtp_text,
+  arg_max(bounce_type, event_time) FILTER (WHERE event = 'bounced') AS bounce_type,
+  arg_max(bounce_reason, event_time) FILTER (WHERE event = 'bounced') AS bounce_reason,
+  bool_or(event = 'delivered' AND coalesce(smtp_code, 250) BETWEEN 200 AND 299) AS accepted,
+  bool_or(event IN ('bounced', 'deferred') AND smtp_code BETWEEN 500 AND 599) AS esp_perm_fail,
+  bool_or(event IN ('bounced', 'deferred') AND smtp_code BETWEEN 400 AND 499) AS esp_temp_fail,
+  bool_and(smtp_code IS NULL OR smtp_code < 500) FILTER (WHERE event IN ('bounced', 'deferred'))
+    AS esp_all_temp,
+  bool_or(event = 'deferred') AS esp_deferred,
+  min(import_id) AS esp_import_id,
+  any_value(subject) AS subject
+FROM _j_rows GROUP BY journey_id
+"""
+
+_TRACE_SQL = """
+CREATE OR REPLACE TEMP TABLE _t AS
+SELECT rowid AS tid, import_id, row_no, format, server, event_time, event, recipient,
+  recipient_domain, sender, smtp_code, enhanced_code, detail, subject, raw,
+  nullif(lower(trim(message_id, '<> ')), '') AS k_msgid,
+  nullif(trim(queue_id), '') AS k_queue,
+  nullif(trim(internal_id), '') AS k_internal,
+  nullif(replace(lower(trim(network_id, '{} ')), '-', ''), '') AS k_network,
+  nullif(trim(related_id), '') AS k_related,
+  nullif(split_part(lower(sender), '@', 2), '') AS sender_domain
+FROM trace_events
+"""
+
+_EXACT_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _seed AS
+SELECT DISTINCT k.journey_id, t.tid, k.kind
+FROM _jk k JOIN _j j USING (journey_id)
+JOIN _t t ON (
+     (k.kind = 'msgid' AND t.k_msgid = k.key)
+  OR (k.kind = 'internal' AND t.k_internal = k.key)
+  OR (k.kind = 'queue' AND t.k_queue = k.key
+      AND abs(epoch(t.event_time) - epoch(j.sent_at)) < {QUEUE_ID_WINDOW_H} * 3600))
+WHERE t.recipient IS NULL OR t.recipient = j.recipient
+"""
+
+# Every row of the same trace message as a seed: same Message-ID or network ID, the same
+# queue ID on the same server, or the queue the seed hands over to (amavis, NDR).
+_EXPAND_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{out}} AS
+WITH ids AS (
+  SELECT DISTINCT s.journey_id, t.k_msgid, t.k_network, t.server, t.k_queue, t.k_related,
+         t.event_time
+  FROM {{seed}} s JOIN _t t USING (tid))
+SELECT DISTINCT i.journey_id, t.tid
+FROM ids i JOIN _j j USING (journey_id) JOIN _t t ON (
+     (t.k_msgid = i.k_msgid)
+  OR (t.k_network = i.k_network)
+  OR (t.k_queue IS NOT NULL AND t.k_queue IN (i.k_queue, i.k_related)
+      AND t.server IS NOT DISTINCT FROM i.server
+      AND abs(epoch(t.event_time) - epoch(i.event_time)) < {QUEUE_ID_WINDOW_H} * 3600))
+WHERE t.recipient IS NULL OR t.recipient = j.recipient
+UNION SELECT journey_id, tid FROM {{seed}}
+"""
+
+_APPROX_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _approx_seed AS
+WITH claimed AS (SELECT DISTINCT tid FROM _exact),
+esp_senders AS (  -- sender domains the exact matches show the ESP uses
+  SELECT DISTINCT t.sender_domain FROM _exact e JOIN _t t USING (tid)
+  WHERE t.sender_domain IS NOT NULL),
+has_exact AS (SELECT DISTINCT journey_id FROM _exact),
+cand AS (
+  SELECT j.journey_id, t.tid,
+    abs(epoch(t.event_time) - epoch(j.sent_at)) AS dist
+  FROM _j j JOIN _t t ON t.recipient = j.recipient
+  WHERE t.event_time BETWEEN j.sent_at - INTERVAL {APPROX_WINDOW_MIN} MINUTE
+                         AND j.esp_last_at + INTERVAL {APPROX_WINDOW_MIN} MINUTE
+    AND t.tid NOT IN (SELECT tid FROM claimed)
+    AND (t.sender_domain IS NULL OR NOT EXISTS (SELECT 1 FROM esp_senders)
+         OR t.sender_domain IN (SELECT sender_domain FROM esp_senders))
+    AND (j.journey_id NOT IN (SELECT journey_id FROM has_exact)
+         OR t.event IN ('rejected', 'deferred'))
+  UNION ALL
+  -- A rejection that names no recipient (Exim "rejected after DATA"): same reply text,
+  -- near in time, on a server that handles the recipient's domain.
+  SELECT j.journey_id, t.tid, abs(epoch(t.event_time) - epoch(j.esp_last_at)) AS dist
+  FROM _j j JOIN _t t
+    ON t.recipient IS NULL AND t.event = 'rejected'
+   AND t.event_time BETWEEN j.sent_at - INTERVAL {APPROX_WINDOW_MIN} MINUTE
+                        AND j.esp_last_at + INTERVAL {APPROX_WINDOW_MIN} MINUTE
+  WHERE j.smtp_text IS NOT NULL AND t.detail IS NOT NULL
+    AND length(regexp_replace(j.smtp_text, '^\\s*[0-9]{{3}}[ -]+([0-9]\\.[0-9]+\\.[0-9]+\\s+)?', '')) > 15
+    AND contains(lower(t.detail),
+        lower(regexp_replace(j.smtp_text, '^\\s*[0-9]{{3}}[ -]+([0-9]\\.[0-9]+\\.[0-9]+\\s+)?', '')))
+    AND j.recipient_domain IN (SELECT DISTINCT recipient_domain FROM _t x
+                               WHERE x.import_id = t.import_id)
+    AND t.tid NOT IN (SELECT tid FROM claimed))
+SELECT journey_id, tid FROM cand
+QUALIFY row_number() OVER (PARTITION BY tid ORDER BY dist, journey_id) = 1
+"""
+
+_VERDICT_SQL = """
+CREATE OR REPLACE TABLE journeys AS
+WITH m AS (
+  SELECT journey_id, tid, min(match) AS match FROM (
+    SELECT journey_id, tid, 'exact' AS match FROM _exact
+    UNION ALL SELECT journey_id, tid, 'approximate' FROM _approx)
+  GROUP BY ALL),
+agg AS (
+  SELECT m.journey_id,
+    min(m.match) AS match,  -- 'approximate' < 'exact': exact only when every row is
+    bool_or(m.match = 'exact') AS any_exact,
+    count(DISTINCT (t.event, epoch(t.event_time)::BIGINT,
+                    coalesce(t.k_internal, t.k_queue, t.k_msgid, ''))) AS trace_events,
+    string_agg(DISTINCT t.format, ', ' ORDER BY t.format) AS trace_format,
+    string_agg(DISTINCT t.server, ', ' ORDER BY t.server) AS trace_server,
+    min(t.event_time) AS first_trace_at, max(t.event_time) AS last_trace_at,
+    arg_max(t.event, (t.event_time, CASE WHEN t.event IN ('received', 'other') THEN 0 ELSE 1 END))
+      AS trace_final_event,
+    bool_or(t.event = 'junk') AS t_junk,
+    bool_or(t.event IN ('quarantined', 'held')) AS t_quarantined,
+    bool_or(t.event = 'dropped') AS t_dropped,
+    bool_or(t.event = 'delivered') AS t_delivered,
+    bool_or(t.event IN ('bounced', 'failed')) AS t_bounced,
+    bool_or(t.event = 'rejected' AND coalesce(t.smtp_code, 550) >= 500) AS t_rejected_perm,
+    bool_or(t.event IN ('rejected', 'deferred')) AS t_temp_or_rejected,
+    bool_or(t.event = 'forwarded') AS t_forwarded,
+    bool_or(t.event = 'deferred' OR (t.event = 'rejected' AND t.smtp_code < 500)) AS t_deferred,
+    bool_or(t.event IN ('received', 'delivered', 'junk', 'quarantined', 'held', 'dropped',
+                        'forwarded', 'bounced', 'failed', 'expanded')) AS t_accepted,
+    bool_or(t.event = 'bounced' AND lower(coalesce(t.detail, '')) LIKE '%expired%')
+      AS t_expired
+  FROM m JOIN _t t USING (tid) GROUP BY m.journey_id),
+covered AS (SELECT DISTINCT recipient_domain FROM _t WHERE recipient_domain IS NOT NULL)
+SELECT j.journey_id, j.campaign, j.recipient, j.recipient_domain, j.sent_at, j.remote_id,
+  j.esp_event, j.smtp_code, j.enhanced_code, j.smtp_text, j.bounce_type, j.bounce_reason,
+  j.subject, j.esp_import_id,
+  a.trace_format, a.trace_server, coalesce(a.trace_events, 0) AS trace_events,
+  a.trace_final_event, a.first_trace_at, a.last_trace_at,
+  CASE WHEN a.any_exact THEN 'exact' WHEN a.journey_id IS NOT NULL THEN 'approximate'
+       ELSE 'none' END AS match,
+  j.recipient_domain IN (SELECT recipient_domain FROM covered) AS trace_covers_domain,
+  CASE
+    WHEN a.t_junk THEN 'junk'
+    WHEN a.t_quarantined THEN 'quarantined'
+    WHEN a.t_dropped THEN 'dropped'
+    WHEN NOT j.accepted AND NOT coalesce(a.t_accepted, false)
+         AND (j.esp_perm_fail OR coalesce(a.t_rejected_perm, false)) THEN 'rejected'
+    WHEN coalesce(a.t_expired, false)
+         OR (NOT j.accepted AND j.esp_event = 'bounced' AND coalesce(j.esp_all_temp, false)
+             AND NOT coalesce(a.t_accepted, false)) THEN 'expired'
+    WHEN j.accepted AND (coalesce(a.t_bounced, false) OR j.esp_event = 'bounced')
+      THEN 'bounced_after_accept'
+    WHEN a.t_delivered THEN 'delivered'
+    WHEN a.t_forwarded THEN 'forwarded'
+    WHEN coalesce(a.t_deferred, false) OR j.esp_event = 'deferred' THEN 'deferred'
+    WHEN j.accepted AND a.journey_id IS NULL THEN 'accepted_no_trace'
+    ELSE 'unknown'
+  END AS verdict,
+  CASE WHEN a.last_trace_at IS NOT NULL
+       THEN round(epoch(a.last_trace_at) - epoch(j.sent_at), 3) END AS latency_s
+FROM _j j LEFT JOIN agg a USING (journey_id)
+ORDER BY j.sent_at, j.recipient
+"""
+
+_EVENTS_SQL = """
+CREATE OR REPLACE TABLE journey_events AS
+SELECT m.journey_id, m.match, t.import_id, t.row_no, t.format, t.server, t.event_time,
+  t.event, t.recipient, t.sender, t.smtp_code, t.enhanced_code, t.detail, t.subject,
+  t.k_msgid AS message_id, t.k_queue AS queue_id, t.k_internal AS internal_id, t.raw
+FROM (SELECT journey_id, tid, min(match) AS match FROM (
+        SELECT journey_id, tid, 'exact' AS match FROM _exact
+        UNION ALL SELECT journey_id, tid, 'approximate' FROM _approx) GROUP BY ALL) m
+JOIN _t t USING (tid)
+"""
+
+_KEYS_SQL = """
+CREATE OR REPLACE TABLE journey_keys AS SELECT * FROM _jk
+"""
+
+_UNMATCHED_TRACE_SQL = """
+CREATE OR REPLACE TABLE trace_unmatched AS
+SELECT coalesce(t.k_msgid, t.k_network, t.server || ':' || t.k_queue, t.k_internal,
+                'row:' || t.import_id || ':' || t.row_no) AS trace_message,
+  any_value(t.import_id) AS import_id, string_agg(DISTINCT t.format, ', ') AS format,
+  min(t.event_time) AS first_event_at,
+  string_agg(DISTINCT t.recipient, ', ') AS recipients,
+  string_agg(DISTINCT t.sender, ', ') AS senders,
+  any_value(t.subject) AS subject,
+  string_agg(DISTINCT t.event, ', ') AS events, count(*) AS rows
+FROM _t t WHERE t.tid NOT IN (SELECT tid FROM _exact UNION SELECT tid FROM _approx)
+GROUP BY ALL ORDER BY first_event_at
+"""
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the journeys table from sends and trace_events."""
+    """Rebuild journeys, journey_events, journey_keys and trace_unmatched."""
+    con.execute(_ESP_SQL)
+    con.execute(_JOURNEY_ESP_SQL)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _jk AS {_key_sql()}")
+    con.execute(_TRACE_SQL)
+    con.execute(_EXACT_SQL)
+    con.execute(_EXPAND_SQL.format(out="_exact", seed="_seed"))
+    con.execute(_APPROX_SQL)
+    con.execute(_EXPAND_SQL.format(out="_approx_all", seed="_approx_seed"))
+    # Approximate expansion must not steal rows that an exact match already owns.
+    con.execute("CREATE OR REPLACE TEMP TABLE _approx AS SELECT * FROM _approx_all "
+                "WHERE tid NOT IN (SELECT tid FROM _exact)")
+    con.execute(_VERDICT_SQL)
+    con.execute(_EVENTS_SQL)
+    con.execute(_KEYS_SQL)
+    con.execute(_UNMATCHED_TRACE_SQL)
+    for t in ("_j_rows", "_j", "_jk", "_t", "_seed", "_exact", "_approx_seed",
+              "_approx_all", "_approx"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'journeys' "
+        "AND NOT temporary").fetchall()[0][0]
+    if not exists:
+        rebuild(con)
+
+
+def journeys_df(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every journey with the documented columns first (JOURNEY_COLUMNS), then the rest."""
+    _ensure(con)
+    df = con.execute("SELECT * FROM journeys ORDER BY sent_at, recipient").df()
+    rest = [c for c in df.columns if c not in JOURNEY_COLUMNS]
+    return df[JOURNEY_COLUMNS + rest]

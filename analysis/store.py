@@ -46,6 +46,7 @@ _MIGRATIONS: dict[int, list[str]] = {
         + ")",
         """CREATE TABLE IF NOT EXISTS rejected_rows (
             import_id INTEGER NOT NULL, row_no BIGINT, raw VARCHAR, error VARCHAR NOT NULL)""",
+        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
         """CREATE TABLE IF NOT EXISTS mappings (
             name VARCHAR PRIMARY KEY, mapping VARCHAR NOT NULL,
             created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)""",
@@ -325,6 +326,14 @@ class Store:
             cur = self.cursor()
             for hook in DERIVED_HOOKS:
                 hook(cur)
+
+    # -- small key/value state (e.g. whether the demo was offered) ---------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     # -- column mappings ----------------------------------------------------------------
     def save_mapping(self, name: str, mapping: dict[str, str]) -> None:

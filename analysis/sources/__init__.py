@@ -16,7 +16,7 @@ from ._io import SourceFile, open_inputs
 
 __all__ = [
     "REGISTRY", "ParseOptions", "ParseResult", "Rejected", "Source", "SourceFile",
-    "register", "sniff", "choose", "get", "open_inputs", "formats",
+    "register", "sniff", "choose", "get", "open_inputs", "formats", "inspect", "Inspection",
 ]
 
 MIN_CONFIDENCE = 0.3
@@ -78,6 +78,44 @@ def choose(src: SourceFile, format: str | None = None) -> tuple[Source, float]:
         )
     best = guesses[0]
     return REGISTRY[best.format], best.confidence
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the sniffers think of one uploaded file (or archive member)."""
+
+    name: str
+    guesses: tuple[Guess, ...]
+    headers: tuple[str, ...]
+    error: str | None = None
+
+    @property
+    def best(self) -> Guess | None:
+        return self.guesses[0] if self.guesses and self.guesses[0].confidence >= MIN_CONFIDENCE \
+            else None
+
+
+def inspect(items: list) -> list[Inspection]:
+    """Sniff uploads without loading them: the formats' confidences and the headers."""
+    from ._io import open_one, workdir_inputs
+    from ._tabular import csv_headers, xlsx_headers
+
+    out: list[Inspection] = []
+    with workdir_inputs() as inputs:
+        for item in items:
+            label = item[0] if isinstance(item, tuple) else str(item)
+            try:
+                files = open_one(inputs, item)
+            except InputError as e:
+                out.append(Inspection(label, (), (), str(e)))
+                continue
+            for src in files:
+                try:
+                    headers = xlsx_headers(src) if src.is_zip else csv_headers(src)
+                    out.append(Inspection(src.name, tuple(sniff(src)), tuple(headers)))
+                except InputError as e:
+                    out.append(Inspection(src.name, (), (), str(e)))
+    return out
 
 
 def parse(src: SourceFile, con, opts: ParseOptions, format: str | None = None

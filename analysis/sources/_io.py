@@ -245,6 +245,9 @@ class _Inputs:
         try:
             zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile as e:
+            if name.lower().endswith((".xlsx", ".xlsm")):
+                raise InputError(name, "broken XLSX workbook: the file is truncated or damaged",
+                                 hint="export it again from the ESP") from e
             raise InputError(name, f"broken ZIP archive: {e}") from e
         files: list[SourceFile] = []
         with zf:

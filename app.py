@@ -1,0 +1,29 @@
+"""Delivery Trace: what happened to every message the ESP says it sent."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._common import ensure_demo, get_store, sidebar
+
+st.set_page_config(page_title="Delivery Trace", page_icon="📬", layout="wide")
+
+store = get_store()
+ensure_demo(store)
+
+nav = st.navigation(
+    {
+        "Analyse": [
+            st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
+            st.Page("pages/explorer.py", title="Bounce explorer", icon="🔎"),
+            st.Page("pages/message.py", title="Message timeline", icon="🧭"),
+            st.Page("pages/report.py", title="Report", icon="📄"),
+        ],
+        "Data": [
+            st.Page("pages/upload.py", title="Upload", icon="📥"),
+            st.Page("pages/guide.py", title="Guide", icon="📘"),
+        ],
+    }
+)
+sidebar(store)
+nav.run()
