@@ -112,6 +112,8 @@ class Store:
         self.con.execute("SET TimeZone = 'UTC'")
         self._migrate()
         _register_hooks()
+        if not self._has_table("journeys"):
+            self.refresh_derived()  # a new workspace: derived tables exist even when empty
 
     # -- schema -------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -128,6 +130,11 @@ class Store:
             except Exception:
                 self.con.execute("ROLLBACK")
                 raise
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+            [name]).fetchall()[0][0])
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cur = self.con.cursor()

@@ -14,5 +14,5 @@ if verdicts.empty:
     st.info("No sends loaded yet. Upload an ESP export on the **Upload** page.")
 else:
     total = int(verdicts["journeys"].sum())
-    st.metric("Messages (message × recipient)", f"{total:,}", key="overview_total")
+    st.metric("Messages (message × recipient)", f"{total:,}")
     st.dataframe(verdicts, hide_index=True, key="overview_verdicts")

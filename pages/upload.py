@@ -100,6 +100,7 @@ if uploads:
         bar.progress(1.0, text="Done")
         st.cache_data.clear()
         st.session_state["upload_results"] = [r.as_dict() for r in results]
+        st.rerun()  # so the sidebar and every cached view show the new data
 
 if st.session_state.get("upload_results"):
     st.subheader("Result")
