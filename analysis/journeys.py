@@ -230,7 +230,13 @@ agg AS (
     bool_or(t.event IN ('received', 'delivered', 'junk', 'quarantined', 'held', 'dropped',
                         'forwarded', 'bounced', 'failed', 'expanded')) AS t_accepted,
     bool_or(t.event = 'bounced' AND lower(coalesce(t.detail, '')) LIKE '%expired%')
-      AS t_expired
+      AS t_expired,
+    arg_max(t.smtp_code, t.event_time) FILTER (WHERE t.event IN ('bounced', 'failed', 'rejected',
+      'deferred') AND t.detail IS NOT NULL) AS t_fail_code,
+    arg_max(t.enhanced_code, t.event_time) FILTER (WHERE t.event IN ('bounced', 'failed',
+      'rejected', 'deferred') AND t.detail IS NOT NULL) AS t_fail_enhanced,
+    arg_max(t.detail, t.event_time) FILTER (WHERE t.event IN ('bounced', 'failed', 'rejected',
+      'deferred') AND t.detail IS NOT NULL) AS t_fail_text
   FROM m JOIN _t t USING (tid) GROUP BY m.journey_id),
 covered AS (SELECT DISTINCT recipient_domain FROM _t WHERE recipient_domain IS NOT NULL)
 SELECT j.journey_id, j.campaign, j.recipient, j.recipient_domain, j.sent_at, j.remote_id,
@@ -259,7 +265,14 @@ SELECT j.journey_id, j.campaign, j.recipient, j.recipient_domain, j.sent_at, j.r
     ELSE 'unknown'
   END AS verdict,
   CASE WHEN a.last_trace_at IS NOT NULL
-       THEN round(epoch(a.last_trace_at) - epoch(j.sent_at), 3) END AS latency_s
+       THEN round(epoch(a.last_trace_at) - epoch(j.sent_at), 3) END AS latency_s,
+  -- The failure to explain: the ESP's own bounce/deferral reply, else the trace's.
+  CASE WHEN j.esp_event IN ('bounced', 'deferred') THEN j.smtp_code ELSE a.t_fail_code END
+    AS failure_code,
+  CASE WHEN j.esp_event IN ('bounced', 'deferred') THEN j.enhanced_code
+       ELSE a.t_fail_enhanced END AS failure_enhanced,
+  CASE WHEN j.esp_event IN ('bounced', 'deferred') THEN coalesce(j.smtp_text, j.bounce_reason)
+       ELSE a.t_fail_text END AS failure_text
 FROM _j j LEFT JOIN agg a USING (journey_id)
 ORDER BY j.sent_at, j.recipient
 """
@@ -308,12 +321,44 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE _approx AS SELECT * FROM _approx_all "
                 "WHERE tid NOT IN (SELECT tid FROM _exact)")
     con.execute(_VERDICT_SQL)
+    _attach_classification(con)
     con.execute(_EVENTS_SQL)
     con.execute(_KEYS_SQL)
     con.execute(_UNMATCHED_TRACE_SQL)
     for t in ("_j_rows", "_j", "_jk", "_t", "_seed", "_exact", "_approx_seed",
               "_approx_all", "_approx"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+CLASS_COLUMNS = {"reason": "VARCHAR", "category": "VARCHAR", "permanent": "BOOLEAN",
+                 "suppress": "BOOLEAN", "advice": "VARCHAR", "rule_id": "VARCHAR"}
+
+
+def _attach_classification(con: duckdb.DuckDBPyConnection) -> None:
+    """Classify each distinct failure (code, enhanced code, text) once and join it back."""
+    from . import classify
+
+    distinct = con.execute(
+        "SELECT DISTINCT failure_code, failure_enhanced, failure_text FROM journeys "
+        "WHERE failure_code IS NOT NULL OR failure_text IS NOT NULL").fetchall()
+    fn = getattr(classify, "classify", None)
+    rows = []
+    for code, enhanced, text in distinct:
+        c = fn(code, enhanced, text or "") if fn else None
+        rows.append((code, enhanced, text) + (
+            (c.reason, c.category, c.permanent, c.suppress, c.advice, c.rule_id) if c
+            else (None,) * 6))
+    frame = pd.DataFrame(rows, columns=["failure_code", "failure_enhanced", "failure_text",
+                                        *CLASS_COLUMNS])
+    frame = frame.astype({"failure_code": "Int64"})
+    con.register("_jclass_df", frame)
+    cols = ", ".join(f"c.{k}::{t} AS {k}" for k, t in CLASS_COLUMNS.items())
+    con.execute(
+        f"CREATE OR REPLACE TABLE journeys AS SELECT j.*, {cols} FROM journeys j "
+        "LEFT JOIN _jclass_df c ON c.failure_code IS NOT DISTINCT FROM j.failure_code "
+        "AND c.failure_enhanced IS NOT DISTINCT FROM j.failure_enhanced "
+        "AND c.failure_text IS NOT DISTINCT FROM j.failure_text ORDER BY j.sent_at, j.recipient")
+    con.unregister("_jclass_df")
 
 
 def _ensure(con: duckdb.DuckDBPyConnection) -> None:
