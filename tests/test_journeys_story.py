@@ -1,0 +1,152 @@
+"""The sample story (tests/fixtures/samples/STORY.md): every message's verdict and match."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.journeys import journeys_df, match_report
+from analysis.sources._base import ParseOptions
+from analysis.store import Store
+from tests.conftest import SAMPLE_TZ, SAMPLES
+
+# Every sample that describes the TouchBasePro campaign (the other ESP files re-tell it
+# and must not be loaded together with it: STORY.md "Where the same event appears twice").
+STORY_FILES = [
+    "esp/touchbasepro_activity.csv",
+    "office365/get-messagetrace_export.csv",
+    "office365/get-messagetracedetail_export.csv",
+    "office365/historical_search_messagetrace.csv",
+    "office365/historical_search_messagetracedetail.csv",
+    "office365/eac_message_trace_export.csv",
+    "google/email_log_search_export.csv",
+    "google/bigquery_gmail_logs_daily.jsonl",
+    "exchange/MSGTRK20251104-1.LOG",
+    "exchange/MSGTRKMD20251104-1.LOG",
+    "exchange/get-messagetrackinglog_export.csv",
+    "posix/postfix_syslog.log",
+    "posix/postfix_maillog_file.log",
+    "posix/postfix_rfc3339.log",
+    "posix/sendmail_maillog.log",
+    "posix/exim_mainlog.log",
+    "dsn/dsn_m17_postfix.eml",
+    "dsn/ndr_m10_exchange.eml",
+]
+
+# (recipient, verdict, match) from STORY.md "Message-by-message ground truth".
+EXPECTED = {
+    "M01": ("alice.nguyen@alpine.example.org", "delivered", "exact"),
+    "M02": ("ben.okafor@alpine.example.org", "junk", "exact"),
+    "M03": ("carla.mendes@harbor.example.org", "quarantined", "approximate"),
+    "M04": ("dev.patel@harbor.example.org", "rejected", "none"),
+    "M05": ("erin.walsh@maplegrove.example.com", "delivered", "approximate"),
+    "M06": ("farid.haddad@maplegrove.example.com", "junk", "approximate"),
+    "M07": ("grace.kim@riverbend.example.net", "rejected", "approximate"),
+    "M08": ("hiro.tanaka@riverbend.example.net", "expired", "approximate"),
+    "M09": ("ivan.petrov@fabrikam.example.net", "delivered", "exact"),
+    "M10": ("julia.schmidt@fabrikam.example.net", "bounced_after_accept", "exact"),
+    "M11": ("kofi.mensah@oakridge.example.org", "delivered", "exact"),
+    "M12": ("lena.fischer@oakridge.example.org", "delivered", "exact"),
+    "M13": ("marco.rossi@pine.example.org", "rejected", "approximate"),
+    "M14": ("nadia.ali@tinker.example.com", "rejected", "approximate"),
+    "M15": ("oscar.lind@legacy.example.net", "delivered", "exact"),
+    "M16": ("paula.diaz@alpine.example.org", "accepted_no_trace", "none"),
+    "M17": ("rita.costa@quarry.example.net", "bounced_after_accept", "exact"),
+    "M18": ("quentin.moreau@tinker.example.com", "delivered", "exact"),
+}
+
+
+def load_story(store: Store, files: list[str] = STORY_FILES) -> None:
+    for rel in files:
+        (r,) = store.load_files([SAMPLES / rel], opts=ParseOptions(tz=SAMPLE_TZ.get(rel, "UTC")))
+        assert r.error is None, r.error
+        assert r.rows_loaded > 0, rel
+
+
+@pytest.fixture(scope="module")
+def story() -> pd.DataFrame:
+    store = Store(":memory:")
+    load_story(store)
+    df = journeys_df(store.cursor()).set_index("recipient")
+    yield df, store
+    store.close()
+
+
+@pytest.mark.parametrize("msg", sorted(EXPECTED))
+def test_story_verdicts(story, msg: str) -> None:
+    df, _ = story
+    recipient, verdict, match = EXPECTED[msg]
+    row = df.loc[recipient]
+    assert (row["verdict"], row["match"]) == (verdict, match), (msg, row.to_dict())
+
+
+def test_story_verdict_totals(story) -> None:
+    df, _ = story
+    assert len(df) == 18
+    assert df["verdict"].value_counts().to_dict() == {
+        "delivered": 7, "junk": 2, "rejected": 4, "bounced_after_accept": 2,
+        "quarantined": 1, "expired": 1, "accepted_no_trace": 1}
+
+
+def test_story_failure_classification(story) -> None:
+    df, _ = story
+    m04 = df.loc["dev.patel@harbor.example.org"]
+    assert (m04["reason"], m04["category"], m04["permanent"], m04["suppress"]) == (
+        "userunknown", "invalid_address", True, True)
+    m07 = df.loc["grace.kim@riverbend.example.net"]
+    assert (m07["reason"], m07["category"], m07["suppress"]) == (
+        "authfailure", "authentication", False)
+    m14 = df.loc["nadia.ali@tinker.example.com"]
+    assert (m14["reason"], m14["category"], m14["suppress"]) == (
+        "spamdetected", "spam_or_reputation", False)
+    m17 = df.loc["rita.costa@quarry.example.net"]
+    assert (m17["reason"], m17["permanent"], m17["suppress"]) == ("mailboxfull", False, False)
+
+
+def test_match_report_lists_the_unmatched(story) -> None:
+    _, store = story
+    report = match_report(store.cursor())
+    assert report.journeys == 18
+    assert [r["recipient"] for r in report.unmatched_ids] == ["paula.diaz@alpine.example.org"]
+    x1 = [r for r in report.trace_unmatched
+          if r["trace_message"] == "20251103154210.5c0ffee1d2a3@mta4.esp.example.net"]
+    assert len(x1) == 1 and "ivan.petrov@fabrikam.example.net" in x1[0]["recipients"]
+    assert not [c for c in report.clock if c.warning]
+
+
+def test_latency_is_send_to_last_trace_event(story) -> None:
+    df, _ = story
+    m11 = df.loc["kofi.mensah@oakridge.example.org"]
+    assert 0 <= m11["latency_s"] < 60
+
+
+def test_wrong_time_zone_is_detected(tmp_path: Path) -> None:
+    store = Store(":memory:")
+    load_story(store, ["esp/touchbasepro_activity.csv"])
+    # The Postfix syslog is in CET; loading it as UTC puts it an hour late.
+    (r,) = store.load_files([SAMPLES / "posix/postfix_syslog.log"], opts=ParseOptions(tz="UTC"))
+    assert r.error is None
+    warnings = [c.warning for c in match_report(store.cursor()).clock if c.warning]
+    assert len(warnings) == 1 and "postfix_syslog.log" in warnings[0] and "+1 h" in warnings[0]
+
+
+def test_cli_journeys_and_matches(tmp_path: Path, capsys) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    for rel in STORY_FILES:
+        assert main(["load", str(SAMPLES / rel), "--workspace", ws,
+                     "--tz", SAMPLE_TZ.get(rel, "UTC")]) == 0, rel
+    capsys.readouterr()
+    assert main(["journeys", "--workspace", ws, "--csv", "-"]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split(",")
+    assert header[:16] == ["campaign", "recipient", "recipient_domain", "sent_at", "remote_id",
+                           "esp_event", "smtp_code", "enhanced_code", "smtp_text",
+                           "trace_format", "trace_server", "trace_events", "trace_final_event",
+                           "match", "verdict", "latency_s"]
+    assert main(["matches", "--workspace", ws, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["journeys"] == 18 and report["unmatched"] == 2
