@@ -32,8 +32,7 @@ def _event(rec: dict[str, Any]) -> tuple[str | None, str]:
         return "opened", "open"
     # recipients/unsubscribes/spam pages share {EmailAddress, ListID, Date}: the record
     # alone cannot say which of them it is.
-    return None, "a result without BounceType, URL or IPAddress (recipients, unsubscribes " \
-                 "or spam page?)"
+    return None, "missing (no BounceType, URL or IPAddress: a recipients, unsubscribes or spam page?)"
 
 
 def _row(rec_no: int, raw: str, rec: dict[str, Any]) -> dict[str, Any]:
@@ -75,4 +74,4 @@ class CampaignMonitorApi:
                 continue
             rows.append(_row(rec.row_no, rec.raw, rec.obj))
         return finish(src, con, rows, rejected, opts, time_field="Date", offsets=False,
-                      events="bounce, open or click results")
+                      events="a bounce, open or click result")
