@@ -21,6 +21,7 @@ import pytest
 
 from analysis import sources
 from analysis.cli import main
+from analysis.sources import _json
 from analysis.sources._base import ParseOptions
 from analysis.sources._io import open_inputs
 from analysis.store import Store
@@ -548,3 +549,37 @@ def test_cli_broken_json_exits_2_with_one_line(tmp_path: Path,
     assert main(["load", str(path), "--workspace", str(tmp_path / "w.duckdb")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"delivery-trace: {message}") and "\n" not in err
+
+
+# --- the shared helpers -------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "expected"), [
+    (1762246802, "1762246802"), (1762246801.412, "1762246801.412"),
+    (1762246802000, "1762246802"), ("1762246802123", "1762246802.123"),
+    ("2014-01-15T16:09:19.6421112-05:00", "2014-01-15T16:09:19.6421112-05:00"),
+    (None, None), (True, None), ("", None),
+])
+def test_time_text(value: Any, expected: str | None) -> None:
+    assert _json.time_text(value) == expected
+
+
+def test_text_helpers() -> None:
+    assert _json.strip_smtp("smtp; 550 5.1.1 unknown") == "550 5.1.1 unknown"
+    assert _json.strip_smtp("SMTP;250 2.0.0 OK") == "250 2.0.0 OK"
+    assert _json.strip_smtp("smtp;") is None
+    assert _json.bracketed("abc@host") == "<abc@host>"
+    assert _json.bracketed("<abc@host>") == "<abc@host>"
+    assert _json.address('"Rossi, Marco" <marco.rossi@pine.example.org>') == \
+        "marco.rossi@pine.example.org"
+    assert _json.display_name("Alice Nguyen <alice@example.org>") == "Alice Nguyen"
+    assert _json.text(["a", None, "b"]) == "a, b"
+    assert _json.text(2.0) == "2"
+
+
+def test_json_lines_keep_line_separators_inside_strings(store: Store, tmp_path: Path) -> None:
+    event = {"email": "a@example.com", "timestamp": 1762246802, "event": "delivered",
+             "sg_event_id": "x", "response": "250 ok\u2028queued"}
+    path = tmp_path / "sg.jsonl"
+    path.write_text(json.dumps(event, ensure_ascii=False) + "\n" + json.dumps(event) + "\n")
+    r = load(store, path)
+    assert (r.format, r.rows_loaded, r.rows_rejected) == ("sendgrid_json", 2, 0)
+    assert store.df("SELECT row_no FROM sends ORDER BY 1")["row_no"].tolist() == [1, 2]

@@ -77,7 +77,8 @@ def _unwrap(value: Any, container: str | None) -> tuple[list[Any], bool]:
 
 def _lines(src: SourceFile, text: str, container: str | None) -> list[Record]:
     out: list[Record] = []
-    for no, line in enumerate(text.splitlines(), start=1):
+    # split("\n"), not splitlines(): U+2028 and friends may sit raw inside JSON strings.
+    for no, line in enumerate(text.split("\n"), start=1):
         line = line.strip()
         if not line:
             continue
@@ -133,10 +134,13 @@ def time_text(value: Any) -> str | None:
     """A stamp as text for timestamp_sql: epoch numbers (s or ms) as seconds, else as is."""
     if isinstance(value, bool):
         return None
+    raw = text(value) if not isinstance(value, int | float) else None
+    if raw is not None and raw.isdigit() and len(raw) in (12, 13):
+        value = int(raw)  # epoch milliseconds written as a string
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds
         return repr(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
-    return text(value)
+    return raw
 
 
 def address(value: Any) -> str | None:
