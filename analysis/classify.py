@@ -1,12 +1,336 @@
 """Failure classification: reply code, enhanced code and text -> reason, category, advice.
 
-Placeholder until the classification issue lands: `refresh` is the store hook.
+The rules are data (analysis/rules/): this module only walks them in order. `refresh`
+classifies each distinct (smtp_code, enhanced_code, text) of the workspace once into the
+table `classifications`; the views `sends_classified` and `trace_classified` join it back.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
 import duckdb
+import pandas as pd
+
+from . import smtp
+from .rules import NEVER_SUPPRESS, REASONS, Rule, detect_providers, version
+from .rules.codes import (
+    CODE_RULES,
+    ENHANCED_CLASS_REASONS,
+    ENHANCED_REASONS,
+    ESP_LABEL_RULES,
+    REPLY_REASONS,
+    SUPPRESS_CODES,
+    SUPPRESS_REPLY,
+)
+from .rules.generic import BROAD_RULES, COMMAND_RULES, GENERIC_RULES, REGEX_RULES
+from .rules.providers import PROVIDER_RULES
+
+# The rule table in evaluation order (STYLE.md: host rows before generic rows,
+# substrings before regex).
+RULES: list[Rule] = [*ESP_LABEL_RULES, *PROVIDER_RULES, *GENERIC_RULES, *REGEX_RULES,
+                     *COMMAND_RULES, *CODE_RULES, *BROAD_RULES]
+RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
+                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS)
+RULES_BY_ID = {r.rule_id: r for r in RULES}
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Why a message failed and what to do about it."""
+
+    reason: str
+    category: str
+    permanent: bool | None
+    suppress: bool
+    advice: str
+    rule_id: str
+    smtp_code: int | None = None
+    enhanced_code: str | None = None
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+class _Compiled:
+    """A rule with its regexes compiled once."""
+
+    __slots__ = ("rule", "enh_re", "enh_any", "text_re", "codes", "code_class")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        e = rule.enhanced
+        self.enh_re = re.compile(e) if e and e.startswith("^") else None
+        self.enh_any = e[2:] if e and e.startswith("*.") else None
+        self.text_re = re.compile(rule.regex) if rule.regex else None
+        self.codes = rule.code if isinstance(rule.code, tuple) else None
+        self.code_class = rule.code if isinstance(rule.code, str) else None
+
+    def matches(self, low: str, exact: str, providers: frozenset[str], code: int | None,
+                enh: str | None, command: str | None) -> bool:
+        r = self.rule
+        if r.exact is not None:
+            return r.exact == exact
+        if r.host is not None and r.host not in providers:
+            return False
+        if r.text:
+            pos = 0
+            for frag in r.text:
+                pos = low.find(frag, pos)
+                if pos < 0:
+                    return False
+                pos += len(frag)
+        if self.codes is not None and code not in self.codes:
+            return False
+        if self.code_class is not None and (code is None or str(code)[0] != self.code_class):
+            return False
+        if r.enhanced is not None:
+            if enh is None:
+                return False
+            if self.enh_re is not None:
+                if not self.enh_re.match(enh):
+                    return False
+            elif self.enh_any is not None:
+                if enh.split(".", 1)[1] != self.enh_any:
+                    return False
+            elif enh != r.enhanced:
+                return False
+        if r.command and command not in r.command:
+            return False
+        return self.text_re is None or self.text_re.search(low) is not None
+
+
+_COMPILED = [_Compiled(r) for r in RULES]
+_ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
+_COMMAND_RE = re.compile(
+    r"(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|helo|ehlo|"
+    r"starttls|initial connection|connect|the end of data)", re.IGNORECASE)
+_COMMANDS = {"rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "data": "DATA",
+             "the end of data": "DATA", "helo": "HELO", "ehlo": "EHLO", "starttls": "STARTTLS",
+             "initial connection": "CONN", "connect": "CONN"}
+
+
+def _command(command: str | None, text: str) -> str | None:
+    if command:
+        c = command.strip().upper()
+        return {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}.get(c, c.split()[0])
+    m = _COMMAND_RE.search(text)
+    return _COMMANDS.get(m.group(1).lower()) if m else None
+
+
+def _fallback(code: int | None, enh: str | None) -> tuple[str, str, bool | None]:
+    """(reason, rule_id, suppress override) from the code tables alone."""
+    if enh:
+        subject = enh.split(".", 1)[1]
+        if enh in ENHANCED_CLASS_REASONS:
+            return ENHANCED_CLASS_REASONS[enh], f"enhanced:{enh}", None
+        if subject in ENHANCED_REASONS and not (code and code < 400 and enh[0] != "2"):
+            return (ENHANCED_REASONS[subject], f"enhanced:X.{subject}",
+                    True if subject in SUPPRESS_CODES else None)
+    if code is not None:
+        if code in REPLY_REASONS:
+            return REPLY_REASONS[code], f"reply:{code}", True if code in SUPPRESS_REPLY else None
+        if 200 <= code < 300:
+            return "delivered", f"reply:{code}", None
+    if enh and enh.startswith("2."):
+        return "delivered", f"enhanced:{enh}", None
+    return "undefined", "none", None
+
+
+def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str | None, *,
+             command: str | None = None, domain: str | None = None,
+             esp_label: str | None = None) -> Classification:
+    """Classify one reply; codes missing from the arguments are read from the text."""
+    raw = text or ""
+    code = smtp.parse_reply_code(smtp_code)
+    enh = smtp.parse_enhanced_code(enhanced_code)
+    if code is None:
+        code = smtp.extract_reply_code(raw)
+    if enh is None:
+        enh = smtp.extract_enhanced_code(raw)
+    norm = smtp.normalise_reply(raw)
+    low_full = norm.lower()
+    providers = detect_providers(low_full, domain)
+    low = _ADDR_RE.sub("<addr>", low_full)
+    exact = raw.strip().lower()
+    cmd = _command(command, low_full)
+    rule: Rule | None = None
+    if low or exact or enh or code:
+        for c in _COMPILED:
+            if c.matches(low, exact, providers, code, enh, cmd):
+                rule = c.rule
+                break
+    if rule is None and esp_label and esp_label.strip():
+        label = esp_label.strip().lower()
+        rule = next((r for r in ESP_LABEL_RULES if r.exact == label), None)
+    if rule is not None:
+        reason, rule_id, sup, source = rule.reason, rule.rule_id, rule.suppress, rule.source
+        category = rule.category
+    else:
+        reason, rule_id, sup = _fallback(code, enh)
+        source = "RFC 5321 / RFC 3463 code tables" if rule_id != "none" else ""
+        category = None
+    # A 2xx reply is a delivery whatever the text says ("250 ... spam folder" is still in).
+    success = code is not None and 200 <= code < 300 or code is None and bool(enh) and enh[0] == "2"
+    if success and reason != "delivered":
+        reason, rule_id, sup, category = "delivered", f"reply:{code or enh}", None, None
+    return _result(reason, category, sup, rule_id, source, code, enh, rule)
+
+
+def _result(reason: str, category: str | None, sup: bool | None, rule_id: str, source: str,
+            code: int | None, enh: str | None, rule: Rule | None) -> Classification:
+    default_category, default_suppress, advice = REASONS[reason]
+    category = category or default_category
+    if code is not None and code >= 200:
+        permanent: bool | None = code >= 500
+    elif enh is not None:
+        permanent = enh[0] == "5"
+    else:
+        permanent = rule.permanent if rule is not None else None
+    if code is not None and code < 400 or reason in ("delivered", "vacation", "feedback"):
+        permanent = False
+    # RFC 3463 X.2.2: a full mailbox is usually temporary, even when sent with 5xx.
+    if reason in ("mailboxfull", "greylisted"):
+        permanent = False
+    suppress = default_suppress if sup is None else sup
+    if category in NEVER_SUPPRESS or permanent is False:
+        suppress = False
+    return Classification(reason, category, permanent, suppress, advice, rule_id, code, enh,
+                          source)
+
+
+def classify_label(label: str, bounce_type: str | None = None) -> Classification:
+    """Classify an ESP bounce label alone ('Soft Bounce - Mailbox Full'), no SMTP text."""
+    result = classify(None, None, None, esp_label=label)
+    if result.permanent is None and bounce_type:
+        hard = bounce_type.strip().lower() in ("hard", "permanent", "hardbounce")
+        return Classification(result.reason, result.category, hard,
+                              result.suppress and hard, result.advice, result.rule_id,
+                              source=result.source)
+    return result
+
+
+def rules_frame() -> pd.DataFrame:
+    """The rule table as a DataFrame (for the app and the docs)."""
+    return pd.DataFrame([{**asdict(r), "order": i} for i, r in enumerate(RULES)])
+
+
+
+# -- the workspace ---------------------------------------------------------------------
+# Which rows are classified: failures, or rows with a 4xx/5xx code. 2xx rows are
+# deliveries; the views give them reason 'delivered' without storing one row per
+# distinct "250 ... queued as <id>" text.
+SENDS_TEXT = "coalesce(nullif(s.smtp_text, ''), nullif(s.bounce_reason, ''))"
+SENDS_FAILURE = ("(coalesce(s.smtp_code, 0) >= 400 OR left(s.enhanced_code, 1) IN ('4', '5') "
+                 "OR s.event IN ('bounced', 'deferred') OR s.bounce_type IS NOT NULL)")
+TRACE_TEXT = "t.detail"
+TRACE_FAILURE = ("(coalesce(t.smtp_code, 0) >= 400 OR left(t.enhanced_code, 1) IN ('4', '5') "
+                 "OR t.event IN ('bounced', 'failed', 'rejected', 'deferred', 'dropped'))")
+_KEY_JOIN = ("{a}.smtp_code IS NOT DISTINCT FROM c.smtp_code AND {a}.enhanced_code IS NOT "
+             "DISTINCT FROM c.enhanced_code AND {text} IS NOT DISTINCT FROM c.text")
+_OUT = ("reason", "category", "permanent", "suppress", "advice", "rule_id")
+_DELIVERED = REASONS["delivered"][2].replace("'", "''")
+
+
+def _view_sql(name: str, table: str, a: str, text: str, failure: str) -> str:
+    ok = f"NOT {failure} AND {a}.smtp_code BETWEEN 200 AND 299"
+    cols = [f"CASE WHEN c.reason IS NOT NULL THEN c.{col} "
+            f"WHEN {ok} THEN {val} END AS {col}"
+            for col, val in (("reason", "'delivered'"), ("category", "'none'"),
+                             ("permanent", "false"), ("suppress", "false"),
+                             ("advice", f"'{_DELIVERED}'"), ("rule_id", "'reply:2xx'"))]
+    return (f"CREATE OR REPLACE VIEW {name} AS SELECT {a}.*, {', '.join(cols)} "  # noqa: S608
+            f"FROM {table} {a} LEFT JOIN classifications c ON {failure} AND "
+            + _KEY_JOIN.format(a=a, text=text))
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the classification of every distinct (code, enhanced code, text)."""
+    con.execute("""CREATE TABLE IF NOT EXISTS classifications (
+        smtp_code INTEGER, enhanced_code VARCHAR, text VARCHAR, reason VARCHAR NOT NULL,
+        category VARCHAR NOT NULL, permanent BOOLEAN, suppress BOOLEAN NOT NULL,
+        advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
+    con.execute("DELETE FROM classifications WHERE rules_version <> ?", [RULES_VERSION])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _dt_class_keys AS "  # noqa: S608
+        f"SELECT DISTINCT s.smtp_code, s.enhanced_code, {SENDS_TEXT} AS text, "
+        "s.recipient_domain AS domain FROM sends s WHERE " + SENDS_FAILURE +
+        f" UNION SELECT DISTINCT t.smtp_code, t.enhanced_code, {TRACE_TEXT} AS text, "
+        "t.recipient_domain AS domain FROM trace_events t WHERE " + TRACE_FAILURE)
+    con.execute("DELETE FROM classifications c WHERE NOT EXISTS (SELECT 1 FROM "
+                "_dt_class_keys k WHERE " + _KEY_JOIN.format(a="k", text="k.text") + ")")
+    # One domain per key is enough to recognise a provider by its recipient domain.
+    new = con.execute(
+        "SELECT k.smtp_code, k.enhanced_code, k.text, min(k.domain) FROM _dt_class_keys k "
+        "WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE "
+        + _KEY_JOIN.format(a="k", text="k.text") + ") GROUP BY ALL").fetchall()
+    con.execute("DROP TABLE IF EXISTS _dt_class_keys")
+    if new:
+        rows = []
+        for code, enh, text, domain in new:
+            r = classify(code, enh, text, domain=domain)
+            rows.append((code, enh, text, r.reason, r.category, r.permanent, r.suppress,
+                         r.advice, r.rule_id, RULES_VERSION))
+        frame = pd.DataFrame(rows, columns=["smtp_code", "enhanced_code", "text", *_OUT[:4],
+                                            "advice", "rule_id", "rules_version"])
+        frame["smtp_code"] = frame["smtp_code"].astype("Int64")
+        frame["permanent"] = frame["permanent"].astype("boolean")
+        con.register("_dt_new_classes", frame)
+        try:
+            con.execute("INSERT INTO classifications SELECT smtp_code::INTEGER, enhanced_code, "
+                        "text, reason, category, permanent, suppress, advice, rule_id, "
+                        "rules_version FROM _dt_new_classes")
+        finally:
+            con.unregister("_dt_new_classes")
+    con.execute(_view_sql("sends_classified", "sends", "s", SENDS_TEXT, SENDS_FAILURE))
+    con.execute(_view_sql("trace_classified", "trace_events", "t", TRACE_TEXT, TRACE_FAILURE))
+
+
+_MASKS = (
+    (re.compile(r"<?[\w.+=-]+@[\w-]+(?:\.[\w-]+)+>?"), "<address>"),
+    (re.compile(r"https?://\S+"), "<url>"),
+    (re.compile(r"\b\d{4}-\d\d-\d\dt?[\d:.]*z?\b", re.I), "<time>"),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b", re.I),
+     "<ip>"),
+    (re.compile(r"\b(?=[a-z0-9._-]*\d)(?=[a-z0-9._-]*[a-z])[a-z0-9._-]{8,}\b", re.I), "<id>"),
+    (re.compile(r"\b[0-9a-f]{6,}\b", re.I), "<id>"),
+    (re.compile(r"\b\d+(?:\.\d+)*\b"), "<n>"),
+)
+
+
+def template(text: str) -> str:
+    """A reply text with addresses, URLs, times, IPs, IDs and numbers masked."""
+    out = smtp.normalise_reply(text)
+    m = re.match(r"^([245]\d\d)(?: ([245]\.\d{1,3}\.\d{1,3}))?\s*", out)
+    head = out[: m.end()] if m else ""
+    tail = out[m.end():] if m else out
+    for pattern, mask in _MASKS:
+        tail = pattern.sub(mask, tail)
+    return (head + tail).strip()
+
+
+def unclassified_templates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Texts the rules left 'undefined', grouped into masked templates, most rows first."""
+    rows = con.execute(
+        "SELECT text, sum(n)::BIGINT FROM ("
+        f"SELECT {SENDS_TEXT} AS text, count(*) AS n FROM sends_classified s "
+        "WHERE s.reason = 'undefined' GROUP BY 1 UNION ALL "
+        f"SELECT {TRACE_TEXT} AS text, count(*) AS n FROM trace_classified t "
+        "WHERE t.reason = 'undefined' GROUP BY 1) GROUP BY text").fetchall()
+    counts: Counter[str] = Counter()
+    texts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for text, n in rows:
+        key = template(text or "")
+        counts[key] += n
+        texts[key] += 1
+        example.setdefault(key, text or "")
+    out = pd.DataFrame([{"template": k, "rows": n, "texts": texts[k], "example": example[k]}
+                        for k, n in counts.most_common()],
+                       columns=["template", "rows", "texts", "example"])
+    return out.astype({"rows": "int64", "texts": "int64"})
