@@ -47,6 +47,7 @@ CUSTOMDATA = {
     "failures_by_code": ("smtp_code", "category", "enhanced_codes"),
     "failures_by_domain": ("domain", "category"),
     "domain_heatmap": ("domain", "category"),
+    "domain_incidents": ("domain",),
     "failures_over_time": ("category",),  # the bucket start is the point's x
     "category_sunburst": ("path",),  # "category/reason/code", as deep as clicked
 }

@@ -340,3 +340,39 @@ def timeline(con: duckdb.DuckDBPyConnection, journey_id: int) -> pd.DataFrame:
         FROM journey_events e JOIN imports i USING (import_id)
         WHERE e.journey_id = ?
         ORDER BY event_time, side""", [journey_id, journey_id])
+
+
+# --- added for the analysis pages (issue 5) ------------------------------------------------
+
+def time_span(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> dict[str, Any]:
+    """First and last send time of the filtered journeys (None when there are none)."""
+    where, params = f.where()
+    row = con.execute(f"SELECT min(sent_at), max(sent_at) FROM journeys j WHERE {where}",  # noqa: S608
+                      params).fetchall()[0]
+    return {"first": row[0], "last": row[1]}
+
+
+def auto_bucket(span: dict[str, Any]) -> str:
+    """A time bucket for `failures_over_time` that gives a readable number of bars."""
+    first, last = span.get("first"), span.get("last")
+    if first is None or last is None:
+        return "hour"
+    seconds = (last - first).total_seconds()
+    return "minute" if seconds <= 3 * 3600 else "hour" if seconds <= 7 * 86400 else "day"
+
+
+def unclassified_failures(con: duckdb.DuckDBPyConnection, f: Filters = Filters(),
+                          limit: int = 200) -> pd.DataFrame:
+    """Failure replies no rule explained (no reason, or 'undefined'), most frequent first."""
+    where, params = f.where()
+    return _df(con, f"""
+        SELECT failure_code AS smtp_code, failure_enhanced AS enhanced_code,
+               any_value(failure_text) AS example_text, count(*) AS failures,
+               count(DISTINCT recipient_domain) AS domains,
+               string_agg(DISTINCT recipient_domain, ', ' ORDER BY recipient_domain)
+                 AS recipient_domains
+        FROM journeys j
+        WHERE (failure_code IS NOT NULL OR failure_text IS NOT NULL)
+          AND coalesce(reason, 'undefined') = 'undefined' AND {where}
+        GROUP BY failure_code, failure_enhanced, failure_text
+        ORDER BY failures DESC, smtp_code LIMIT ?""", params + [int(limit)])  # noqa: S608

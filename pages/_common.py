@@ -1,15 +1,25 @@
-"""Shared page plumbing: the cached store, cached queries, the sidebar. Not a page."""
+"""Shared page plumbing: the cached store, cached engine calls, the sidebar. Not a page."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from analysis import settings
 from analysis.errors import DeliveryTraceError
+from analysis.queries import Filters
 from analysis.store import Store
+
+# Engine modules a page may call through `engine()` (module name -> import path).
+ENGINE_MODULES = {"queries": "analysis.queries", "classify": "analysis.classify",
+                  "journeys": "analysis.journeys"}
+UPLOAD_HINT = ("Go to **Upload** and add your ESP's activity or bounce export (TouchBasePro / "
+               "Campaign Monitor CSV or XLSX, SendGrid, Mailgun, SES, Mailchimp, Postmark), "
+               "then the recipient servers' message traces — the **Guide** says how to get them.")
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,7 +44,10 @@ def ensure_demo(store: Store) -> None:
     store.set_meta("demo_offered", "yes")
     if not store.is_empty():
         return
-    from analysis import demo
+    try:
+        from analysis import demo
+    except ImportError:  # the demo module has not landed in this build
+        return
 
     with st.spinner("First start: loading the demo campaign…"):
         try:
@@ -50,7 +63,51 @@ def cached_df(_store: Store, version: int, sql: str, params: tuple = ()) -> pd.D
 
 
 def query(store: Store, sql: str, params: tuple = ()) -> pd.DataFrame:
+    """A read query's result, cached until the data changes."""
     return cached_df(store, data_version(store), sql, params)
+
+
+def has_engine(name: str) -> bool:
+    """Whether `module.function` exists in this build (features that land later)."""
+    module, _, func = name.partition(".")
+    try:
+        mod = importlib.import_module(ENGINE_MODULES[module])
+    except (KeyError, ImportError):
+        return False
+    return callable(getattr(mod, func, None))
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _cached_engine(_store: Store, version: int, name: str, fkey: tuple | None, args: tuple,
+                   kwargs: tuple) -> Any:
+    module, _, func = name.partition(".")
+    fn = getattr(importlib.import_module(ENGINE_MODULES[module]), func)
+    con = _store.cursor()
+    try:
+        if fkey is None:
+            return fn(con, *args, **dict(kwargs))
+        return fn(con, Filters.from_params(dict(fkey)), *args, **dict(kwargs))
+    finally:
+        con.close()
+
+
+def engine(store: Store, name: str, *args: Any, filters: Filters | None = None,
+           **kwargs: Any) -> Any:
+    """`module.function(cursor, [filters], *args, **kwargs)`, cached per data version + filters."""
+    fkey = None if filters is None else tuple(sorted(filters.to_params().items()))
+    return _cached_engine(store, data_version(store), name, fkey, tuple(args),
+                          tuple(sorted(kwargs.items())))
+
+
+def has_journeys(store: Store) -> bool:
+    """Whether any ESP send has been loaded (the analysis pages need one)."""
+    return int(query(store, "SELECT count(*) AS n FROM journeys")["n"].iloc[0]) > 0
+
+
+def empty_state(what: str) -> None:
+    """Tell the user the page has nothing to show yet and what to upload."""
+    st.info(f"{what} {UPLOAD_HINT}", icon="📥")
+    st.page_link("pages/upload.py", label="Upload files", icon="📥")
 
 
 def sidebar(store: Store) -> None:
