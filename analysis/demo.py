@@ -193,7 +193,8 @@ def write_demo(out_dir: Path = DEMO_DIR, *, recipients: int = 2400, seed: int = 
         kind = FILE_KINDS[f.key]
         (out_dir / f.name).write_bytes(f.data)
         demo_files.append(DemoFile(out_dir / f.name, kind.tz, kind.format, kind.side, kind.year))
-        entries.append({"path": f.name, "format": kind.format, "format_family": kind.family,
+        entries.append({"path": f.name, "kind": f.key, "format": kind.format,
+                        "format_family": kind.family,
                         "side": kind.side, "tz": kind.tz, "year": kind.year,
                         "encoding": kind.encoding, "rows": f.rows,
                         "bytes": len(f.data), "domains": list(f.domains),
