@@ -14,7 +14,6 @@ from .demo_model import (
     BOUNCE_MX,
     ESP_MTA,
     FROM_ADDR,
-    UTC,
     Msg,
     Noise,
     Written,
@@ -61,65 +60,65 @@ def _utf16(lines: list[str]) -> bytes:
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-16-le")
 
 
+def _ext_message(add, m: Msg, rng: random.Random) -> None:
+    """RECEIVE, AGENTINFO (spam verdict) and DELIVER, or FAIL + the NDR, of one message."""
+    assert m.accepted is not None
+    host = str(m.extra["host"])
+    pod = host.split(".")[0]
+    iid = int(str(m.extra["internal_id"]))
+    common = {"message_id": m.message_id, "network_message_id": guid(rng, m.sent),
+              "recipient_address": m.email, "recipient_count": "1",
+              "message_subject": m.subject, "sender_address": m.verp, "return_path": m.verp,
+              "directionality": "1", "tenant_id": ALPINE_TENANT, "server_hostname": host}
+    t0 = m.accepted.at - jitter(rng, 0.05, 0.3)
+    add(t0, **common, client_ip=m.mta_ip, client_hostname=m.mta,
+        source_context=f"{hexs(rng, 16, True)};{iso_ms(t0 - timedelta(seconds=0.18))};0",
+        connector_id=f"{pod}\\Default {pod}", source="SMTP", event_id="RECEIVE",
+        internal_message_id=str(iid), recipient_status="250 2.1.5 Recipient OK",
+        total_bytes=str(m.size), original_client_ip=m.mta_ip,
+        custom_data="S:FromEntity=Internet;" + FOREST)
+    t1 = t0 + jitter(rng, 0.2, 0.4)
+    add(t1, **common, source_context="Protocol Filter Agent", source="AGENT",
+        event_id="AGENTINFO", internal_message_id=str(iid), total_bytes=str(m.size),
+        original_client_ip=m.mta_ip, custom_data=_sfa(m.mta_ip, m.mta, m.scenario == "junk"))
+    t2 = t1 + jitter(rng, 0.3, 0.8)
+    last = {"internal_message_id": str(iid + rng.randrange(3, 30)),
+            "total_bytes": str(m.size + 2480), "message_info": iso_ms(t0), "custom_data": FOREST}
+    if not (m.scenario == "bounce_after" and m.later_bounce):
+        add(t2, **common, **last, source="STOREDRIVER", event_id="DELIVER")
+        return
+    ndr = f"<{hexs(rng, 32)}@{host}>"
+    add(t2, **common, **last, source="STOREDRIVER", event_id="FAIL",
+        recipient_status=m.later_bounce.text, reference=ndr)
+    t3 = t2 + jitter(rng, 0.05, 0.2)
+    dsn = {"message_id": ndr, "network_message_id": guid(rng, m.sent),
+           "recipient_address": m.verp, "recipient_count": "1",
+           "message_subject": "Undeliverable: " + m.subject, "sender_address": EXO_NDR_FROM,
+           "return_path": "<>", "directionality": "2", "tenant_id": ALPINE_TENANT,
+           "internal_message_id": str(iid + rng.randrange(40, 90)),
+           "total_bytes": str(m.size + 6300)}
+    add(t3, **dsn, server_hostname=host, source="DSN", event_id="DSN", reference=m.message_id,
+        custom_data=FOREST)
+    add(m.later_bounce.at - jitter(rng, 0.2, 0.9), **dsn, client_hostname=host,
+        server_ip=BOUNCE_IP, server_hostname=BOUNCE_MX,
+        source_context=f"{hexs(rng, 16, True)};250 2.0.0 Ok: queued as 4dBk{hexs(rng, 11)};"
+                       "ClientSubmitTime:",
+        source="SMTP", event_id="SENDEXTERNAL", recipient_status="250 2.1.5 Ok",
+        message_info=iso_ms(t3), custom_data="S:ToEntity=Internet;" + FOREST)
+
+
 def exo_extended(msgs: list[Msg], everyone: list[Msg], seed: int) -> Written:
     """Historical search extended report (MessageTraceDetail) of tenant alpine."""
     rng = random.Random(f"demo:{seed}:exo_extended")
     rows: list[tuple[datetime, int, dict[str, str]]] = []
 
     def add(at: datetime, **values: str) -> None:
+        values["date_time_utc"] = iso_ms(at)
         rows.append((at, len(rows), {c: values.get(c, "") for c in EXT_COLS}))
 
     for m in msgs:
-        if not m.accepted or m.scenario == "missing":
-            continue
-        host = str(m.extra["host"])
-        pod = host.split(".")[0]
-        iid = int(m.extra["internal_id"])  # type: ignore[call-overload]
-        common = {"message_id": m.message_id, "network_message_id": guid(rng, m.sent),
-                  "recipient_address": m.email, "recipient_count": "1",
-                  "message_subject": m.subject, "sender_address": m.verp, "return_path": m.verp,
-                  "directionality": "1", "tenant_id": ALPINE_TENANT,
-                  "server_hostname": host}
-        t0 = m.accepted.at - jitter(rng, 0.05, 0.3)
-        add(t0, **common, date_time_utc=iso_ms(t0), client_ip=m.mta_ip, client_hostname=m.mta,
-            source_context=f"{hexs(rng, 16, True)};{iso_ms(t0 - timedelta(seconds=0.18))};0",
-            connector_id=f"{pod}\\Default {pod}", source="SMTP", event_id="RECEIVE",
-            internal_message_id=str(iid), recipient_status="250 2.1.5 Recipient OK",
-            total_bytes=str(m.size), original_client_ip=m.mta_ip,
-            custom_data="S:FromEntity=Internet;" + FOREST)
-        t1 = t0 + jitter(rng, 0.2, 0.4)
-        add(t1, **common, date_time_utc=iso_ms(t1), source_context="Protocol Filter Agent",
-            source="AGENT", event_id="AGENTINFO", internal_message_id=str(iid),
-            total_bytes=str(m.size), original_client_ip=m.mta_ip,
-            custom_data=_sfa(m.mta_ip, m.mta, m.scenario == "junk"))
-        t2 = t1 + jitter(rng, 0.3, 0.8)
-        if m.scenario == "bounce_after" and m.later_bounce:
-            ndr = f"<{hexs(rng, 32)}@{host}>"
-            add(t2, **common, date_time_utc=iso_ms(t2), source="STOREDRIVER", event_id="FAIL",
-                internal_message_id=str(iid + rng.randrange(3, 30)),
-                recipient_status=m.later_bounce.text, total_bytes=str(m.size + 2480),
-                reference=ndr, message_info=iso_ms(t0), custom_data=FOREST)
-            t3 = t2 + jitter(rng, 0.05, 0.2)
-            nid = str(iid + rng.randrange(40, 90))
-            dsn = {"message_id": ndr, "network_message_id": guid(rng, m.sent),
-                   "recipient_address": m.verp, "recipient_count": "1",
-                   "message_subject": "Undeliverable: " + m.subject,
-                   "sender_address": EXO_NDR_FROM, "return_path": "<>", "directionality": "2",
-                   "tenant_id": ALPINE_TENANT, "server_hostname": host,
-                   "internal_message_id": nid, "total_bytes": str(m.size + 6300)}
-            add(t3, **dsn, date_time_utc=iso_ms(t3), source="DSN", event_id="DSN",
-                reference=m.message_id, custom_data=FOREST)
-            t4 = m.later_bounce.at - jitter(rng, 0.2, 0.9)
-            add(t4, **dsn, date_time_utc=iso_ms(t4), server_ip=BOUNCE_IP,
-                source_context=f"{hexs(rng, 16, True)};250 2.0.0 Ok: queued as "
-                f"4dBk{hexs(rng, 11)};ClientSubmitTime:", source="SMTP", event_id="SENDEXTERNAL",
-                recipient_status="250 2.1.5 Ok", message_info=iso_ms(t3),
-                custom_data="S:ToEntity=Internet;" + FOREST, client_hostname=host)
-            rows[-1][2]["server_hostname"] = BOUNCE_MX
-            continue
-        add(t2, **common, date_time_utc=iso_ms(t2), source="STOREDRIVER", event_id="DELIVER",
-            internal_message_id=str(iid + rng.randrange(3, 30)),
-            total_bytes=str(m.size + 2480), message_info=iso_ms(t0), custom_data=FOREST)
+        if m.accepted and m.scenario != "missing":  # "missing": no row, though alpine traced it
+            _ext_message(add, m, rng)
     noise = noise_for("alpine.example.org", everyone, rng, 26)
     for n in noise:
         _ext_noise(add, n, rng)
@@ -143,11 +142,11 @@ def _ext_noise(add, n: Noise, rng: random.Random) -> None:
                f"MessageClass:IPM.Note, CreationTime:{iso_ms(n.at)}, ClientType:OWA")
         for ev, dt in (("RECEIVE", 0.0), ("SUBMIT", 0.09)):
             at = n.at + timedelta(seconds=dt)
-            add(at, **common, date_time_utc=iso_ms(at), source_context=ctx, source="STOREDRIVER",
+            add(at, **common, source_context=ctx, source="STOREDRIVER",
                 event_id=ev, directionality="2")
         if n.kind == "outbound":
             at = n.at + timedelta(seconds=0.9)
-            add(at, **common, date_time_utc=iso_ms(at), server_ip="203.0.113.60",
+            add(at, **common, server_ip="203.0.113.60",
                 source_context=f"{hexs(rng, 16, True)};250 2.0.0 OK;ClientSubmitTime:",
                 source="SMTP", event_id="SENDEXTERNAL", recipient_status="250 2.1.5 Ok",
                 message_info=iso_ms(n.at), directionality="2",
@@ -155,7 +154,7 @@ def _ext_noise(add, n: Noise, rng: random.Random) -> None:
             return
     else:
         ip = n.ip or f"203.0.113.{rng.randrange(100, 250)}"
-        add(n.at, **common, date_time_utc=iso_ms(n.at), client_ip=ip,
+        add(n.at, **common, client_ip=ip,
             client_hostname=ESP_MTA if n.ip else n.sender.split("@")[1], source="SMTP",
             event_id="RECEIVE",
             source_context=f"{hexs(rng, 16, True)};{iso_ms(n.at)};0",
@@ -163,13 +162,13 @@ def _ext_noise(add, n: Noise, rng: random.Random) -> None:
             recipient_status="250 2.1.5 Recipient OK", directionality="1",
             original_client_ip=ip, custom_data="S:FromEntity=Internet;" + FOREST)
         at = n.at + timedelta(seconds=0.31)
-        add(at, **common, date_time_utc=iso_ms(at), source_context="Protocol Filter Agent",
+        add(at, **common, source_context="Protocol Filter Agent",
             source="AGENT", event_id="AGENTINFO", directionality="1", original_client_ip=ip,
             custom_data=_sfa(ip, n.sender.split("@")[1], False, n.kind == "spam"))
         if n.kind == "spam":
             return
     at = n.at + timedelta(seconds=0.6)
-    add(at, **common | {"internal_message_id": str(iid + 19)}, date_time_utc=iso_ms(at),
+    add(at, **common | {"internal_message_id": str(iid + 19)},
         source="STOREDRIVER", event_id="DELIVER", message_info=iso_ms(n.at),
         directionality="2" if n.kind == "internal" else "1", custom_data=FOREST)
 
@@ -222,159 +221,169 @@ def exo_v1(msgs: list[Msg], everyone: list[Msg], seed: int) -> Written:
                    ("cedar.example.com",), len(noise))
 
 
-def _trk_header(created: datetime) -> list[str]:
-    return ["#Software: Microsoft Exchange Server", f"#Version: {EXCH_BUILD}",
-            "#Log-type: Message Tracking Log", f"#Date: {iso_ms(created)}",
-            f"#Fields: {TRK_FIELDS}"]
+TRK_FOREST = "S:DeliveryPriority=Normal;S:AccountForest=fabrikam.example.net"
+DISCLAIMER_RULE = "6d1e9c22-5a4b-4f0e-9d7c-3b2a1f0e8d6c"
+DROP_RULE = "b2f0c4d1-7e3a-4c59-8a61-0f9e2d7c3b48"  # "Delete bulk mail to shared mailboxes"
+TRK_LATENCY = ("SRV=EXCH01.fabrikam.example.net:TOTAL-HUB=0.301|SMR=0.081|CAT=0.116|QDM=0.010|"
+               "SMS=0.088;SRV=EXCH01.fabrikam.example.net:TOTAL-DEL=0.142|SMR=0.138|SDD=0.040|"
+               "SMRD=0.002")
+
+
+class _Trk:
+    """Rows of the transport (MSGTRK) and mailbox delivery (MSGTRKMD) logs of EXCH01."""
+
+    names = TRK_FIELDS.split(",")
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.trk: list[tuple[datetime, int, dict[str, str]]] = []
+        self.md: list[tuple[datetime, int, dict[str, str]]] = []
+
+    def add(self, into: list, at: datetime, base: dict[str, str], more: dict[str, str]) -> None:
+        values = {"transport-traffic-type": "Email", "log-id": guid(self.rng),
+                  "schema-version": EXCH_BUILD, "date-time": iso_ms(at)} | base | more
+        into.append((at, len(into), {c: values.get(c, "") for c in self.names}))
+
+    def receive(self, at: datetime, c: dict[str, str], ip: str, host: str, size: int) -> None:
+        """RECEIVE from the Internet on the front end."""
+        self.add(self.trk, at, c, {
+            "client-ip": ip, "client-hostname": host, "server-ip": EXCH_IP,
+            "source-context": f"{hexs(self.rng, 16, True)};"
+                              f"{iso_ms(at - timedelta(seconds=0.15))};0",
+            "connector-id": "EXCH01\\Default Frontend EXCH01", "source": "SMTP",
+            "event-id": "RECEIVE", "total-bytes": str(size), "message-info": "0cI: ",
+            "original-client-ip": ip, "original-server-ip": EXCH_IP,
+            "custom-data": "S:ProxyHop1=EXCH01.fabrikam.example.net(192.0.2.10);"
+                           "S:FirstForestHop=EXCH01.fabrikam.example.net;S:FromEntity=Internet;"
+                           + TRK_FOREST})
+
+    def deliver(self, at: datetime, c: dict[str, str], size: int, origin: datetime) -> None:
+        """DELIVER to a mailbox (mailbox transport delivery log)."""
+        ctx = (f"MDB:3e7a0c51-9b2d-4f86-a1c3-5d0e7b9f2a64, Mailbox:{guid(self.rng)}, "
+               f"Event:{self.rng.randrange(18800000, 18900000)}, MessageClass:IPM.Note, "
+               f"CreationTime:{iso_ms(at - timedelta(seconds=0.02))}, ClientType:User, "
+               "SubmissionAssistant:MailboxTransportSubmissionEmailAssistant")
+        self.add(self.md, at, c, {
+            "server-ip": EXCH_IP, "source-context": ctx, "source": "STOREDRIVER",
+            "event-id": "DELIVER", "total-bytes": str(size),
+            "message-info": f"{iso_ms(origin)};{TRK_LATENCY}",
+            "custom-data": "S:Mailboxes=3e7a0c51-9b2d-4f86-a1c3-5d0e7b9f2a64;S:E2ELatency=0.447;"
+                           "S:DeliveryLatencyPreContentConversion=0.445;"
+                           "S:AccountForest=fabrikam.example.net"})
+
+    def send_external(self, at: datetime, c: dict[str, str], ip: str, host: str,
+                      more: dict[str, str]) -> None:
+        """SENDEXTERNAL through the Internet send connector."""
+        self.add(self.trk, at, c, {
+            "client-ip": EXCH_IP, "client-hostname": "EXCH01", "server-ip": ip,
+            "server-hostname": host, "connector-id": "Internet Send Connector", "source": "SMTP",
+            "event-id": "SENDEXTERNAL", "recipient-status": "250 2.1.5 Ok",
+            "custom-data": "S:ToEntity=Internet;S:IsSmtpResponseFromExternalServer=True;"
+                           + TRK_FOREST} | more)
+
+    def message(self, m: Msg) -> None:
+        """One campaign message: RECEIVE, AGENTINFO, then SEND+DELIVER, FAIL+DSN or DROP."""
+        rng = self.rng
+        assert m.accepted is not None
+        iid = int(str(m.extra["internal_id"]))
+        c = {"server-hostname": "EXCH01", "internal-message-id": str(iid),
+             "message-id": m.message_id, "network-message-id": guid(rng),
+             "recipient-address": m.email, "recipient-count": "1", "message-subject": m.subject,
+             "sender-address": FROM_ADDR, "return-path": m.verp, "directionality": "Incoming"}
+        t0 = m.accepted.at - jitter(rng, 0.05, 0.25)
+        self.receive(t0, c, m.mta_ip, m.mta, m.size)
+        t1 = t0 + jitter(rng, 0.01, 0.03)
+        rule, action = ((DROP_RULE, "DeleteMessage") if m.scenario == "dropped" else
+                        (DISCLAIMER_RULE, "ApplyHtmlDisclaimer"))
+        tra = (f"S:TRA=ETR|ruleId={rule}|st={us_date(t1)}|action={action}|sev=1|mode=Enforce")
+        big = {"total-bytes": str(m.size + 1296)}
+        self.add(self.trk, t1, c | big, {"source-context": "Transport Rule Agent",
+                                         "source": "AGENT", "event-id": "AGENTINFO",
+                                         "custom-data": "S:AMA=SUM|v=1|action=|error=|atch=0;"
+                                                        + tra})
+        t2 = t1 + jitter(rng, 0.1, 0.3)
+        if m.scenario == "dropped":
+            self.add(self.trk, t2, c | big, {"source-context": "Transport Rule Agent",
+                                             "source": "AGENT", "event-id": "DROP",
+                                             "message-info": iso_ms(t0), "custom-data": tra})
+        elif m.scenario == "bounce_after" and m.later_bounce:
+            self.ndr(m, c | big, t0, t2)
+        else:
+            self.add(self.trk, t2, c | big, {
+                "client-ip": EXCH_IP, "client-hostname": "EXCH01", "server-ip": EXCH_IP,
+                "server-hostname": "EXCH01.fabrikam.example.net",
+                "source-context": f"{hexs(rng, 16, True)};250 2.0.0 OK;ClientSubmitTime:",
+                "connector-id": "Intra-Organization SMTP Send Connector", "source": "SMTP",
+                "event-id": "SEND", "recipient-status": "250 2.1.5 Recipient OK",
+                "message-info": iso_ms(t0),
+                "custom-data": "S:IsSmtpResponseFromExternalServer=False;" + TRK_FOREST})
+            self.deliver(t2 + jitter(rng, 0.1, 0.2), c | {"internal-message-id": str(iid + 1)},
+                         m.size + 2701, t0)
+
+    def ndr(self, m: Msg, c: dict[str, str], t0: datetime, t2: datetime) -> None:
+        """FAIL in routing, the DSN it creates, and the NDR's trip back to the ESP."""
+        rng = self.rng
+        assert m.later_bounce is not None
+        ndr = f"<{hexs(rng, 32)}@EXCH01.fabrikam.example.net>"
+        self.add(self.trk, t2, c, {"source": "ROUTING", "event-id": "FAIL",
+                                   "recipient-status": m.later_bounce.text, "reference": ndr,
+                                   "message-info": iso_ms(t0), "custom-data": TRK_FOREST})
+        d = {"server-hostname": "EXCH01", "internal-message-id": str(int(c["internal-message-id"])
+                                                                       + 12),
+             "message-id": ndr, "network-message-id": guid(rng), "recipient-address": m.verp,
+             "recipient-count": "1", "message-subject": "Undeliverable: " + m.subject,
+             "sender-address": EXCH_NDR_FROM, "return-path": "<>",
+             "directionality": "Originating", "total-bytes": str(m.size + 5654)}
+        t3 = t2 + jitter(rng, 0.05, 0.1)
+        self.add(self.trk, t3, d, {"source": "DSN", "event-id": "DSN", "reference": m.message_id,
+                                   "custom-data": TRK_FOREST})
+        self.send_external(m.later_bounce.at - jitter(rng, 0.3, 1), d, BOUNCE_IP, BOUNCE_MX, {
+            "source-context": f"{hexs(rng, 16, True)};250 2.0.0 Ok: queued as "
+                              f"4dBk{hexs(rng, 11)};ClientSubmitTime:",
+            "message-info": iso_ms(t3)})
+
+    def noise(self, n: Noise) -> None:
+        """Other mail of the day: outbound via the Internet connector, inbound to mailboxes."""
+        rng = self.rng
+        c = {"server-hostname": "EXCH01",
+             "internal-message-id": str(rng.randrange(3083786510000, 3083786518000)),
+             "message-id": n.message_id, "network-message-id": guid(rng),
+             "recipient-address": n.recipient, "recipient-count": "1",
+             "message-subject": n.subject, "sender-address": n.sender, "return-path": n.sender,
+             "directionality": "Incoming", "total-bytes": str(n.size)}
+        if n.kind == "outbound":
+            self.send_external(n.at, c | {"directionality": "Originating"}, "203.0.113.60",
+                               n.recipient.split("@")[1], {
+                                   "source-context": f"{hexs(rng, 16, True)};250 2.0.0 OK;"
+                                                     "ClientSubmitTime:"})
+            return
+        t0 = n.at - timedelta(seconds=0.5)
+        if n.kind != "internal":  # internal submissions are logged in MSGTRKMS (not exported)
+            ip = n.ip or f"203.0.113.{rng.randrange(100, 250)}"
+            self.receive(t0, c, ip, ESP_MTA if n.ip else n.sender.split("@")[1], n.size)
+        self.deliver(n.at, c, n.size, t0)
 
 
 def msgtrk(msgs: list[Msg], everyone: list[Msg], seed: int) -> list[Written]:
     """Exchange 2019 MSGTRK (transport) and MSGTRKMD (mailbox delivery) logs of fabrikam."""
-    rng = random.Random(f"demo:{seed}:msgtrk")
-    names = TRK_FIELDS.split(",")
-    trk: list[tuple[datetime, int, dict[str, str]]] = []
-    md: list[tuple[datetime, int, dict[str, str]]] = []
-
-    def add(into: list, at: datetime, base: dict[str, str], more: dict[str, str]) -> None:
-        values = base | more
-        values.setdefault("transport-traffic-type", "Email")
-        values.setdefault("log-id", guid(rng))
-        values.setdefault("schema-version", EXCH_BUILD)
-        into.append((at, len(into), {c: values.get(c, "") for c in names}))
-
-    rule = "6d1e9c22-5a4b-4f0e-9d7c-3b2a1f0e8d6c"
-    drop_rule = "b2f0c4d1-7e3a-4c59-8a61-0f9e2d7c3b48"
-    forest = "S:DeliveryPriority=Normal;S:AccountForest=fabrikam.example.net"
-    for m in [m for m in msgs if m.accepted and m.scenario != "missing"]:
-        iid = int(m.extra["internal_id"])  # type: ignore[call-overload]
-        c = {"server-hostname": "EXCH01", "internal-message-id": str(iid),
-             "message-id": m.message_id, "network-message-id": guid(rng),
-             "recipient-address": m.email, "recipient-count": "1",
-             "message-subject": m.subject, "sender-address": FROM_ADDR, "return-path": m.verp,
-             "directionality": "Incoming"}
-        t0 = m.accepted.at - jitter(rng, 0.05, 0.25)
-        add(trk, t0, c, {"date-time": iso_ms(t0), "client-ip": m.mta_ip,
-                             "client-hostname": m.mta, "server-ip": EXCH_IP,
-                             "source-context": f"{hexs(rng, 16, True)};"
-                                               f"{iso_ms(t0 - timedelta(seconds=0.15))};0",
-                             "connector-id": "EXCH01\\Default Frontend EXCH01", "source": "SMTP",
-                             "event-id": "RECEIVE", "total-bytes": str(m.size),
-                             "message-info": "0cI: ", "original-client-ip": m.mta_ip,
-                             "original-server-ip": EXCH_IP,
-                             "custom-data": "S:ProxyHop1=EXCH01.fabrikam.example.net(192.0.2.10);"
-                                            "S:FirstForestHop=EXCH01.fabrikam.example.net;"
-                                            "S:FromEntity=Internet;" + forest})
-        t1 = t0 + jitter(rng, 0.01, 0.03)
-        st = f"{t1.month}/{t1.day}/{t1.year} {t1.hour % 12 or 12}:{t1.minute:02d}:{t1.second:02d} "
-        st += "AM" if t1.hour < 12 else "PM"
-        dropped = m.scenario == "dropped"
-        action = (f"S:TRA=ETR|ruleId={drop_rule}|st={st}|action=DeleteMessage|sev=1|mode=Enforce"
-                  if dropped else
-                  f"S:TRA=ETR|ruleId={rule}|st={st}|action=ApplyHtmlDisclaimer|sev=1|mode=Enforce")
-        add(trk, t1, c, {"date-time": iso_ms(t1), "source-context": "Transport Rule Agent",
-                             "source": "AGENT", "event-id": "AGENTINFO",
-                             "total-bytes": str(m.size + 1296),
-                             "custom-data": "S:AMA=SUM|v=1|action=|error=|atch=0;" + action})
-        t2 = t1 + jitter(rng, 0.1, 0.3)
-        if dropped:
-            add(trk, t2, c, {"date-time": iso_ms(t2), "source-context": "Transport Rule Agent",
-                                 "source": "AGENT", "event-id": "DROP",
-                                 "total-bytes": str(m.size + 1296),
-                                 "message-info": iso_ms(t0), "custom-data": action})
-        elif m.scenario == "bounce_after" and m.later_bounce:
-            ndr = f"<{hexs(rng, 32)}@EXCH01.fabrikam.example.net>"
-            add(trk, t2, c, {"date-time": iso_ms(t2), "source": "ROUTING", "event-id": "FAIL",
-                                 "recipient-status": m.later_bounce.text, "reference": ndr,
-                                 "total-bytes": str(m.size + 1296), "message-info": iso_ms(t0),
-                                 "custom-data": forest})
-            d = {"server-hostname": "EXCH01", "internal-message-id": str(iid + 12),
-                 "message-id": ndr, "network-message-id": guid(rng), "recipient-address": m.verp,
-                 "recipient-count": "1", "message-subject": "Undeliverable: " + m.subject,
-                 "sender-address": EXCH_NDR_FROM, "return-path": "<>",
-                 "directionality": "Originating", "total-bytes": str(m.size + 5654)}
-            t3 = t2 + jitter(rng, 0.05, 0.1)
-            add(trk, t3, d, {"date-time": iso_ms(t3), "source": "DSN", "event-id": "DSN",
-                                 "reference": m.message_id, "custom-data": forest})
-            t4 = m.later_bounce.at - jitter(rng, 0.3, 1)
-            add(trk, t4, d, {"date-time": iso_ms(t4), "client-ip": EXCH_IP,
-                                 "client-hostname": "EXCH01", "server-ip": BOUNCE_IP,
-                                 "server-hostname": BOUNCE_MX,
-                                 "source-context": f"{hexs(rng, 16, True)};250 2.0.0 Ok: queued as "
-                                                   f"4dBk{hexs(rng, 11)};ClientSubmitTime:",
-                                 "connector-id": "Internet Send Connector", "source": "SMTP",
-                                 "event-id": "SENDEXTERNAL", "recipient-status": "250 2.1.5 Ok",
-                                 "message-info": iso_ms(t3),
-                                 "custom-data": "S:ToEntity=Internet;"
-                                                "S:IsSmtpResponseFromExternalServer=True;" + forest})
-        else:
-            add(trk, t2, c, {"date-time": iso_ms(t2), "client-ip": EXCH_IP,
-                                 "client-hostname": "EXCH01", "server-ip": EXCH_IP,
-                                 "server-hostname": "EXCH01.fabrikam.example.net",
-                                 "source-context": f"{hexs(rng, 16, True)};250 2.0.0 OK;"
-                                                   "ClientSubmitTime:",
-                                 "connector-id": "Intra-Organization SMTP Send Connector",
-                                 "source": "SMTP", "event-id": "SEND",
-                                 "recipient-status": "250 2.1.5 Recipient OK",
-                                 "total-bytes": str(m.size + 1296), "message-info": iso_ms(t0),
-                                 "custom-data": "S:IsSmtpResponseFromExternalServer=False;" + forest})
-            t3 = t2 + jitter(rng, 0.1, 0.2)
-            _trk_deliver(add, md, t3, c | {"internal-message-id": str(iid + 1)},
-                         m.size + 2701, t0, rng)
-    noise = noise_for("fabrikam.example.net", everyone, rng, 16, day_only=True)
+    log = _Trk(random.Random(f"demo:{seed}:msgtrk"))
+    for m in msgs:
+        if m.accepted and m.scenario != "missing":  # "missing": accepted by EXCH02, not here
+            log.message(m)
+    noise = noise_for("fabrikam.example.net", everyone, log.rng, 16, day_only=True)
     for n in noise:
-        c = {"server-hostname": "EXCH01", "internal-message-id": str(rng.randrange(3083786510000,
-                                                                                 3083786518000)),
-             "message-id": n.message_id, "network-message-id": guid(rng),
-             "recipient-address": n.recipient, "recipient-count": "1",
-             "message-subject": n.subject, "sender-address": n.sender,
-             "return-path": n.sender, "directionality": "Incoming"}
-        if n.kind == "outbound":
-            add(trk, n.at, c | {"directionality": "Originating"}, {
-                "date-time": iso_ms(n.at), "client-ip": EXCH_IP, "client-hostname": "EXCH01",
-                "server-ip": "203.0.113.60", "server-hostname": n.recipient.split("@")[1],
-                "source-context": f"{hexs(rng, 16, True)};250 2.0.0 OK;ClientSubmitTime:",
-                "connector-id": "Internet Send Connector", "source": "SMTP",
-                "event-id": "SENDEXTERNAL", "recipient-status": "250 2.1.5 Ok",
-                "total-bytes": str(n.size), "custom-data": "S:ToEntity=Internet;" + forest})
-        else:
-            t0 = n.at - timedelta(seconds=0.5)
-            ip = n.ip or f"203.0.113.{rng.randrange(100, 250)}"
-            add(trk, t0, c, {"date-time": iso_ms(t0), "client-ip": ip,
-                             "client-hostname": ESP_MTA if n.ip else n.sender.split("@")[1],
-                             "server-ip": EXCH_IP,
-                             "source-context": f"{hexs(rng, 16, True)};{iso_ms(t0)};0",
-                             "connector-id": "EXCH01\\Default Frontend EXCH01", "source": "SMTP",
-                             "event-id": "RECEIVE", "total-bytes": str(n.size),
-                             "message-info": "0cI: ", "original-client-ip": ip,
-                             "original-server-ip": EXCH_IP,
-                             "custom-data": "S:FromEntity=Internet;" + forest})
-            _trk_deliver(add, md, n.at, c, n.size, t0, rng)
+        log.noise(n)
     out = []
-    for name, rows, created, key in (("MSGTRK20251104-1.LOG", trk, "00:00:01.088", "msgtrk"),
-                                     ("MSGTRKMD20251104-1.LOG", md, "00:00:02.311", "msgtrk_md")):
+    for name, rows, created, key in (("MSGTRK20251104-1.LOG", log.trk, "00:00:01.088", "msgtrk"),
+                                     ("MSGTRKMD20251104-1.LOG", log.md, "00:00:02.311",
+                                      "msgtrk_md")):
         rows.sort(key=lambda r: (r[0], r[1]))
-        stamp = datetime.fromisoformat(f"2025-11-04T{created}+00:00").astimezone(UTC)
-        lines = _trk_header(stamp) + [csv_line([r[c] for c in names], quote_all=False)
-                                      for _, _, r in rows]
+        header = ["#Software: Microsoft Exchange Server", f"#Version: {EXCH_BUILD}",
+                  "#Log-type: Message Tracking Log", f"#Date: 2025-11-04T{created}Z",
+                  f"#Fields: {TRK_FIELDS}"]
+        lines = header + [csv_line([r[c] for c in _Trk.names], quote_all=False)
+                          for _, _, r in rows]
         data = b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode()
         out.append(Written(name, data, len(rows), key, ("fabrikam.example.net",),
                            len(noise) if key == "msgtrk" else 0))
     return out
-
-
-def _trk_deliver(add, md: list, at: datetime, c: dict[str, str], size: int, origin: datetime,
-                 rng: random.Random) -> None:
-    """A DELIVER row of the mailbox transport delivery log."""
-    ctx = (f"MDB:3e7a0c51-9b2d-4f86-a1c3-5d0e7b9f2a64, Mailbox:{guid(rng)}, "
-           f"Event:{rng.randrange(18800000, 18900000)}, MessageClass:IPM.Note, "
-           f"CreationTime:{iso_ms(at - timedelta(seconds=0.02))}, ClientType:User, "
-           "SubmissionAssistant:MailboxTransportSubmissionEmailAssistant")
-    add(md, at, c, {"date-time": iso_ms(at), "server-ip": EXCH_IP, "source-context": ctx,
-                        "source": "STOREDRIVER", "event-id": "DELIVER", "total-bytes": str(size),
-                        "message-info": f"{iso_ms(origin)};SRV=EXCH01.fabrikam.example.net:"
-                                        "TOTAL-HUB=0.301|SMR=0.081|CAT=0.116|QDM=0.010|SMS=0.088;"
-                                        "SRV=EXCH01.fabrikam.example.net:TOTAL-DEL=0.142|"
-                                        "SMR=0.138|SDD=0.040|SMRD=0.002",
-                        "custom-data": "S:Mailboxes=3e7a0c51-9b2d-4f86-a1c3-5d0e7b9f2a64;"
-                                       "S:E2ELatency=0.447;S:DeliveryLatencyPreContentConversion"
-                                       "=0.445;S:AccountForest=fabrikam.example.net"})

@@ -74,29 +74,29 @@ def _refused(log: _Log, m: Msg) -> None:
 
 
 def _accepted(log: _Log, m: Msg) -> None:
+    """The session that got the 250, then the message's way to its mailbox (or elsewhere)."""
     rng = log.rng
     assert m.accepted is not None
     at = m.accepted.at
     q = str(m.extra["qid"])
     pid, client = _session(log, m, at)
     if m.extra.get("defer_key") == "greylist":
-        log.add(at, "postgrey", f"action=pass, reason=triplet found, delay="
-                f"{int((at - m.attempts[0].at).total_seconds())}, client_name={m.mta}, "
-                f"client_address={m.mta_ip}, sender={m.verp}, recipient={m.email}", 1012)
+        log.add(at, "postgrey", "action=pass, reason=triplet "
+                f"found, delay={int((at - m.attempts[0].at).total_seconds())}, client_name="
+                f"{m.mta}, client_address={m.mta_ip}, sender={m.verp}, recipient={m.email}", 1012)
     log.add(at, "postfix/smtpd", f"{q}: client={client}", pid)
     cleanup = rng.choice((31031, 31105, 2214))
     if m.scenario == "dropped":  # smtpd check_recipient_access ... DISCARD
         log.add(at, "postfix/smtpd", f"{q}: discard: RCPT from {client}: <{m.email}>: Recipient "
                 f"address triggers DISCARD action; {_tail(m)}", pid)
-        log.add(at, "postfix/cleanup", f"{q}: message-id={m.message_id}", cleanup)
-        log.add(at, "postfix/smtpd", f"disconnect from {client} ehlo=2 starttls=1 mail=1 rcpt=1 "
-                "data=1 quit=1 commands=7", pid)
-        return
     log.add(at, "postfix/cleanup", f"{q}: message-id={m.message_id}", cleanup)
-    log.add(at, "postfix/qmgr", f"{q}: from=<{m.verp}>, size={m.size + 664}, nrcpt=1 "
-            "(queue active)", log.qmgr)
+    if m.scenario != "dropped":
+        log.add(at, "postfix/qmgr", f"{q}: from=<{m.verp}>, size={m.size + 664}, nrcpt=1 "
+                "(queue active)", log.qmgr)
     log.add(at, "postfix/smtpd", f"disconnect from {client} ehlo=2 starttls=1 mail=1 rcpt=1 "
             "data=1 quit=1 commands=7", pid)
+    if m.scenario == "dropped":
+        return
     t = at + jitter(rng, 0.2, 0.9)
     if m.domain == "pine.example.org":  # relayed to the internal hub: no further trace
         hub, ip = PINE_HUB
@@ -106,55 +106,66 @@ def _accepted(log: _Log, m: Msg) -> None:
                 "pine.example.org] Queued mail for delivery)", log.pid())
         log.add(t, "postfix/qmgr", f"{q}: removed", log.qmgr)
         return
-    if m.domain == "quarry.example.net":  # amavis content filter, then a second queue ID
-        q2 = log.qid()
-        t2 = t + jitter(rng, 1, 2.5)
-        spid = log.pid()
-        log.add(t2, "postfix/smtpd", "connect from localhost[127.0.0.1]", spid)
-        log.add(t2, "postfix/smtpd", f"{q2}: client=localhost[127.0.0.1]", spid)
-        log.add(t2, "postfix/cleanup", f"{q2}: message-id={m.message_id}", cleanup)
-        log.add(t2, "postfix/qmgr", f"{q2}: from=<{m.verp}>, size={m.size + 1443}, nrcpt=1 "
-                "(queue active)", log.qmgr)
-        log.add(t2, "postfix/smtpd", "disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 "
-                "data=1 quit=1 commands=5", spid)
-        log.add(t2, "amavis", f"({rng.randrange(1000, 9999):05d}-{rng.randrange(1, 40):02d}) "
-                f"Passed CLEAN {{RelayedInbound}}, [{m.mta_ip}]:{rng.randrange(30000, 60000)} "
-                f"<{m.verp}> -> <{m.email}>, Queue-ID: {q}, Message-ID: {m.message_id}, "
-                f"mail_id: {hexs(rng, 12)}, Hits: -{rng.randrange(1, 30) / 10:.1f}, size: "
-                f"{m.size + 664}, queued_as: {q2}, {rng.randrange(600, 2400)} ms", 2281)
-        log.add(t2, "postfix/smtp", f"{q}: to=<{m.email}>, relay=127.0.0.1[127.0.0.1]:10024, "
-                "delay=1.9, delays=0.05/0.01/0.01/1.8, dsn=2.0.0, status=sent (250 2.0.0 from "
-                f"MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as {q2})", log.pid())
-        log.add(t2, "postfix/qmgr", f"{q}: removed", log.qmgr)
-        q, t = q2, t2 + jitter(rng, 0.1, 0.3)
-    relay = LMTP[m.domain]
-    if m.scenario == "bounce_after" and m.later_bounce:
-        reply = m.later_bounce.text
-        log.add(t, "postfix/lmtp", f"{q}: to=<{m.email}>, relay={relay}, delay=0.17, "
-                "delays=0.05/0.01/0.03/0.08, dsn=5.2.2, status=bounced (host "
-                f"{relay.split('[')[0]}[private/dovecot-lmtp] said: {reply} (in reply to end of "
-                "DATA command))", log.pid())
-        dsn = log.qid()
-        log.add(t, "postfix/cleanup", f"{dsn}: message-id=<{t.astimezone(CET).strftime('%Y%m%d%H%M%S')}"
-                f".{dsn}@mx1.{m.domain}>", cleanup)
-        log.add(t, "postfix/bounce", f"{q}: sender non-delivery notification: {dsn}", 2245)
-        log.add(t, "postfix/qmgr", f"{dsn}: from=<>, size={m.size + 3101}, nrcpt=1 (queue active)",
-                log.qmgr)
-        log.add(t, "postfix/qmgr", f"{q}: removed", log.qmgr)
-        t3 = m.later_bounce.at - jitter(rng, 0.2, 0.8)
-        log.add(t3, "postfix/smtp", f"{dsn}: to=<{m.verp}>, relay={BOUNCE_MX}[{BOUNCE_IP}]:25, "
-                "delay=0.65, delays=0.01/0.01/0.33/0.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: "
-                f"queued as 4dBk{hexs(rng, 11)})", log.pid())
-        log.add(t3, "postfix/qmgr", f"{dsn}: removed", log.qmgr)
+    if m.domain == "quarry.example.net":
+        q, t = _amavis(log, m, q, t, cleanup)
+    if m.scenario == "bounce_after":
+        _bounced(log, m, q, t, cleanup)
         return
     guid = hexs(rng, 22)
     lpid = log.pid()
-    log.add(t, "postfix/lmtp", f"{q}: to=<{m.email}>, relay={relay}, delay=0.41, "
+    log.add(t, "postfix/lmtp", f"{q}: to=<{m.email}>, relay={LMTP[m.domain]}, delay=0.41, "
             f"delays=0.2/0.01/0.02/0.18, dsn=2.0.0, status=sent (250 2.0.0 <{m.email}> {guid} "
             "Saved)", lpid)
     log.add(t, "dovecot", f"lmtp({m.email})<{lpid + 1}><{guid}>: msgid={m.message_id}: saved "
             "mail to INBOX")
     log.add(t, "postfix/qmgr", f"{q}: removed", log.qmgr)
+
+
+def _amavis(log: _Log, m: Msg, q: str, t: datetime, cleanup: int) -> tuple[str, datetime]:
+    """The content-filter hop: amavis re-injects the message under a second queue ID."""
+    rng = log.rng
+    q2 = log.qid()
+    t2 = t + jitter(rng, 1, 2.5)
+    spid = log.pid()
+    log.add(t2, "postfix/smtpd", "connect from localhost[127.0.0.1]", spid)
+    log.add(t2, "postfix/smtpd", f"{q2}: client=localhost[127.0.0.1]", spid)
+    log.add(t2, "postfix/cleanup", f"{q2}: message-id={m.message_id}", cleanup)
+    log.add(t2, "postfix/qmgr", f"{q2}: from=<{m.verp}>, size={m.size + 1443}, nrcpt=1 "
+            "(queue active)", log.qmgr)
+    log.add(t2, "postfix/smtpd", "disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 "
+            "data=1 quit=1 commands=5", spid)
+    log.add(t2, "amavis", f"({rng.randrange(1000, 9999):05d}-{rng.randrange(1, 40):02d}) "
+            f"Passed CLEAN {{RelayedInbound}}, [{m.mta_ip}]:{rng.randrange(30000, 60000)} "
+            f"<{m.verp}> -> <{m.email}>, Queue-ID: {q}, Message-ID: {m.message_id}, "
+            f"mail_id: {hexs(rng, 12)}, Hits: -{rng.randrange(1, 30) / 10:.1f}, size: "
+            f"{m.size + 664}, queued_as: {q2}, {rng.randrange(600, 2400)} ms", 2281)
+    log.add(t2, "postfix/smtp", f"{q}: to=<{m.email}>, relay=127.0.0.1[127.0.0.1]:10024, "
+            "delay=1.9, delays=0.05/0.01/0.01/1.8, dsn=2.0.0, status=sent (250 2.0.0 from "
+            f"MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as {q2})", log.pid())
+    log.add(t2, "postfix/qmgr", f"{q}: removed", log.qmgr)
+    return q2, t2 + jitter(rng, 0.1, 0.3)
+
+
+def _bounced(log: _Log, m: Msg, q: str, t: datetime, cleanup: int) -> None:
+    """Dovecot refuses the delivery; Postfix bounces and sends the DSN to the ESP."""
+    assert m.later_bounce is not None
+    relay = LMTP[m.domain]
+    log.add(t, "postfix/lmtp", f"{q}: to=<{m.email}>, relay={relay}, delay=0.17, "
+            "delays=0.05/0.01/0.03/0.08, dsn=5.2.2, status=bounced (host "
+            f"{relay.split('[')[0]}[private/dovecot-lmtp] said: {m.later_bounce.text} (in reply "
+            "to end of DATA command))", log.pid())
+    dsn = log.qid()
+    stamp = t.astimezone(CET).strftime("%Y%m%d%H%M%S")
+    log.add(t, "postfix/cleanup", f"{dsn}: message-id=<{stamp}.{dsn}@mx1.{m.domain}>", cleanup)
+    log.add(t, "postfix/bounce", f"{q}: sender non-delivery notification: {dsn}", 2245)
+    log.add(t, "postfix/qmgr", f"{dsn}: from=<>, size={m.size + 3101}, nrcpt=1 (queue active)",
+            log.qmgr)
+    log.add(t, "postfix/qmgr", f"{q}: removed", log.qmgr)
+    t3 = m.later_bounce.at - jitter(log.rng, 0.2, 0.8)
+    log.add(t3, "postfix/smtp", f"{dsn}: to=<{m.verp}>, relay={BOUNCE_MX}[{BOUNCE_IP}]:25, "
+            "delay=0.65, delays=0.01/0.01/0.33/0.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: "
+            f"queued as 4dBk{hexs(log.rng, 11)})", log.pid())
+    log.add(t3, "postfix/qmgr", f"{dsn}: removed", log.qmgr)
 
 
 def _housekeeping(log: _Log, start: datetime, end: datetime) -> None:
