@@ -26,13 +26,20 @@ from .rules.codes import (
     SUPPRESS_CODES,
     SUPPRESS_REPLY,
 )
-from .rules.generic import BROAD_RULES, COMMAND_RULES, GENERIC_RULES, REGEX_RULES
+from .rules.generic import (
+    BROAD_RULES,
+    COMMAND_RULES,
+    GENERIC_RULES,
+    NONFAILURE_RULES,
+    REGEX_RULES,
+)
 from .rules.providers import PROVIDER_RULES
 
 # The rule table in evaluation order (STYLE.md: host rows before generic rows,
 # substrings before regex).
 RULES: list[Rule] = [*ESP_LABEL_RULES, *PROVIDER_RULES, *GENERIC_RULES, *REGEX_RULES,
-                     *COMMAND_RULES, *CODE_RULES, *BROAD_RULES]
+                     *COMMAND_RULES, *CODE_RULES, *BROAD_RULES,
+                     *NONFAILURE_RULES]
 RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
                         sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS)
 RULES_BY_ID = {r.rule_id: r for r in RULES}
