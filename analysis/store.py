@@ -227,6 +227,7 @@ class Store:
                 source, confidence, result = sources.parse(src, cur, opts, format)
                 loaded = self._insert(cur, src, source, confidence, result, opts, origin)
                 cur.execute("COMMIT")
+                _drop_temp_tables(cur)
             except DeliveryTraceError as e:
                 cur.execute("ROLLBACK")
                 return LoadResult(file=src.name, format=format, side=None, error=str(e))
@@ -279,6 +280,8 @@ class Store:
         )
         n_rejected = cur.execute("SELECT count(*) FROM rejected_rows WHERE import_id = ?",
                                  [import_id]).fetchall()[0][0]
+        _drop_view(cur, rows_view)
+        _drop_view(cur, rej_view)
         rows_read = result.rows_read if result.rows_read is not None else loaded + n_rejected
         if rows_read != loaded + n_rejected:
             raise ValueError(
@@ -371,6 +374,23 @@ def _as_view(cur: duckdb.DuckDBPyConnection, data: Any, name: str) -> str:
     else:
         cur.register(name, data)
     return name
+
+
+def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Free the staging tables a parser left on this cursor."""
+    names = [r[0] for r in cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()]
+    for name in names:
+        cur.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(name)}")
+
+
+def _drop_view(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Forget a view or registered DataFrame made by _as_view."""
+    try:
+        cur.unregister(name)
+    except duckdb.Error:
+        pass
+    cur.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
 
 
 def _rejected_df(items: list[Rejected]) -> pd.DataFrame:
