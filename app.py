@@ -14,14 +14,14 @@ ensure_demo(store)
 nav = st.navigation(
     {
         "Analyse": [
-            st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-            st.Page("pages/explorer.py", title="Bounce explorer", icon="🔎"),
-            st.Page("pages/message.py", title="Message timeline", icon="🧭"),
-            st.Page("pages/report.py", title="Report", icon="📄"),
+            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+            st.Page("pages/explorer.py", title="Bounce explorer", icon=":material/manage_search:"),
+            st.Page("pages/message.py", title="Message timeline", icon=":material/timeline:"),
+            st.Page("pages/report.py", title="Report", icon=":material/description:"),
         ],
         "Data": [
-            st.Page("pages/upload.py", title="Upload", icon="📥"),
-            st.Page("pages/guide.py", title="Guide", icon="📘"),
+            st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+            st.Page("pages/guide.py", title="Guide", icon=":material/menu_book:"),
         ],
     }
 )

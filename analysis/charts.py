@@ -55,9 +55,10 @@ LABEL_WIDTH = 28  # longest domain label shown before it is shortened
 
 
 def _layout(fig: go.Figure, title: str | None, height: int, **kw: Any) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50 if title else 10,
-                                                              b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0,
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", y=1, yanchor="top",
+                                 yref="container", pad=dict(t=8)) if title else None,
+                      height=height, margin=dict(l=10, r=10, t=80 if title else 30, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0,
                                   title_text=""),
                       hoverlabel=dict(namelength=-1), **kw)
     return fig
@@ -182,12 +183,15 @@ def chart_domain_heatmap(df: pd.DataFrame, title: str | None = "Domain × catego
     text = [[f"{v:,}" if v else "" for v in r] for r in grid.to_numpy()]
     height = height or max(260, 80 + 26 * len(rows))
     fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=cols, y=[_short(d) for d in rows], customdata=custom,
+        # Empty cells are NaN so they show the background, not the colour of zero.
+        z=grid.where(grid > 0).to_numpy(), x=cols, y=[_short(d) for d in rows],
+        customdata=custom,
         text=text, texttemplate="%{text}", colorscale="OrRd", xgap=2, ygap=2,
-        colorbar=dict(title="failures"),
+        colorbar=dict(title="failures"), zmin=0, hoverongaps=False,
         hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{z:,} failures<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(title=None, side="top")
+    fig.update_xaxes(title=None, tickangle=0, tickvals=cols,
+                     ticktext=[c.replace("_", "<br>") for c in cols])
     return _layout(fig, title, height)
 
 

@@ -32,6 +32,7 @@ def sections(folder: Path = GUIDE_DIR) -> list[GuideSection]:
         first, _, rest = text.partition("\n")
         title = first[2:].strip() if first.startswith("# ") else path.stem
         body = rest if first.startswith("# ") else text
+        body = re.sub(r"^(#{2,4}) ", r"\1## ", body, flags=re.M)  # page title is the h1
         out.append(GuideSection(re.sub(r"^\d+-", "", path.stem), title, body.strip()))
     return out
 

@@ -32,9 +32,9 @@ def get_store() -> Store:
     return _open_store(settings.workspace_path(os.environ.get(settings.ENV_WORKSPACE)))
 
 
-def data_version(store: Store) -> int:
-    """Changes whenever the loaded data changes; part of every cache key."""
-    return store.last_import_id()
+def data_version(store: Store) -> str:
+    """Names the workspace and changes whenever its data changes; part of every cache key."""
+    return f"{store.path}#{store.last_import_id()}"
 
 
 def ensure_demo(store: Store) -> None:
@@ -57,7 +57,7 @@ def ensure_demo(store: Store) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def cached_df(_store: Store, version: int, sql: str, params: tuple = ()) -> pd.DataFrame:
+def cached_df(_store: Store, version: str, sql: str, params: tuple = ()) -> pd.DataFrame:
     """A read query's result, cached per data version and parameters."""
     return _store.df(sql, list(params))
 
@@ -78,7 +78,7 @@ def has_engine(name: str) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached_engine(_store: Store, version: int, name: str, fkey: tuple | None, args: tuple,
+def _cached_engine(_store: Store, version: str, name: str, fkey: tuple | None, args: tuple,
                    kwargs: tuple) -> Any:
     module, _, func = name.partition(".")
     fn = getattr(importlib.import_module(ENGINE_MODULES[module]), func)
@@ -106,8 +106,8 @@ def has_journeys(store: Store) -> bool:
 
 def empty_state(what: str) -> None:
     """Tell the user the page has nothing to show yet and what to upload."""
-    st.info(f"{what} {UPLOAD_HINT}", icon="📥")
-    st.page_link("pages/upload.py", label="Upload files", icon="📥")
+    st.info(f"{what} {UPLOAD_HINT}", icon=":material/upload_file:")
+    st.page_link("pages/upload.py", label="Upload files", icon=":material/upload_file:")
 
 
 def sidebar(store: Store) -> None:

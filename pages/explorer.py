@@ -166,11 +166,25 @@ with tab_rows:
             })
         picked_rows = event.selection.rows if event is not None else []
         if picked_rows:
-            journey_id = int(rows.iloc[picked_rows[0]]["journey_id"])
-            st.page_link("pages/message.py", label="Open this message's timeline",
-                         icon="🧭", query_params={"journey": str(journey_id)})
+            r = rows.iloc[picked_rows[0]]
+            with st.container(border=True, key="explorer_detail"):
+                code = " ".join(str(v) for v in (r["failure_code"], r["failure_enhanced"])
+                                if v is not None and str(v) not in ("nan", "<NA>", "None"))
+                st.markdown(f"**{r['recipient']}** · {r['verdict'].replace('_', ' ')} · "
+                            f"{code or 'no code'} · {r['category'] or 'unclassified'} / "
+                            f"{r['reason'] or '—'}")
+                if isinstance(r["failure_text"], str):
+                    st.code(r["failure_text"], language=None, wrap_lines=True)
+                if isinstance(r["advice"], str):
+                    st.markdown(f"**What to do:** {r['advice']}")
+                if isinstance(r["rule_id"], str):
+                    st.caption(f"Rule that fired: `{r['rule_id']}`")
+                st.page_link("pages/message.py", label="Open this message's timeline",
+                             icon=":material/timeline:",
+                             query_params={"journey": str(int(r["journey_id"]))})
         else:
-            st.caption("Select a row to open that message's timeline.")
+            st.caption("Select a row to see its full reply and advice, and to open its "
+                       "timeline.")
 
 with tab_miss:
     st.caption("Failure replies that no classification rule explains, most frequent first. "

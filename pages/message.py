@@ -82,23 +82,26 @@ if _present(j.get("subject")):
     facts.append(f"subject “{j['subject']}”")
 st.markdown(f":{BADGE.get(verdict, 'gray')}-badge[{verdict.replace('_', ' ')}] · "
             + " · ".join(facts))
-st.info(describe_journey(j, events), icon="🧭")
+st.info(describe_journey(j, events), icon=":material/timeline:")
 if j["match"] == "approximate":
     st.warning("**Approximate match.** No ID is shared between the ESP row and these trace "
                "rows; they were paired by recipient and time. Check the times before relying "
-               "on the verdict.", icon="⚠️")
+               "on the verdict.", icon=":material/warning:")
 
 if _present(j.get("failure_code")) or _present(j.get("failure_text")):
     st.subheader("Why it failed")
-    c = st.columns(4)
-    c[0].metric("Reason", j.get("reason") or "—")
-    c[1].metric("Category", (j.get("category") or "—").replace("_", " "))
-    permanent = j.get("permanent")
-    c[2].metric("Hard / soft", "—" if not _present(permanent) else
-                "hard (permanent)" if permanent else "soft (temporary)")
-    suppress = j.get("suppress")
-    c[3].metric("Remove from list?", "—" if not _present(suppress) else
-                "yes" if suppress else "no")
+    permanent, suppress = j.get("permanent"), j.get("suppress")
+    facts = {
+        "Reason": j.get("reason") or "—",
+        "Category": (j.get("category") or "—").replace("_", " "),
+        "Hard / soft": "—" if not _present(permanent) else
+        "hard (permanent)" if permanent else "soft (temporary)",
+        "Remove from the list?": "—" if not _present(suppress) else
+        "yes" if suppress else "no, keep it",
+    }
+    for col, (label, value) in zip(st.columns(4), facts.items(), strict=True):
+        col.caption(label)
+        col.markdown(f"**{value}**")
     if _present(j.get("advice")):
         st.success(f"**What to do:** {j['advice']}")
     codes = [str(int(j["failure_code"])) if _present(j.get("failure_code")) else None,

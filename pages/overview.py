@@ -83,8 +83,8 @@ def _tile(col: st.delta_generator.DeltaGenerator, key: str, label: str, better: 
     col.metric(label, value, delta, delta_color=color, help=help_text, border=True)
 
 
-for row in (TILES[:6], TILES[6:]):
-    for col, (key, label, better, help_text) in zip(st.columns(6), row, strict=True):
+for row in (TILES[:4], TILES[4:8], TILES[8:]):
+    for col, (key, label, better, help_text) in zip(st.columns(4), row, strict=True):
         _tile(col, key, label, better, help_text)
 
 bucket = bucket_choice if bucket_choice != "auto" else \
