@@ -191,13 +191,22 @@ def slug(text: str) -> str:
     return s[:48] or "x"
 
 
+_USED_IDS: set[str] = set()
+
+
 def T(reason: str, source: str, *fragments: str | tuple[str, ...], **kw: object) -> list[Rule]:
     """Generic rows: one per fragment (a tuple = fragments that must occur in order)."""
     rows = []
     for frag in fragments:
         parts = frag if isinstance(frag, tuple) else (frag,)
-        rows.append(Rule(f"{reason}:{slug('-'.join(parts))}", reason, text=tuple(parts),
-                         source=source, **kw))  # type: ignore[arg-type]
+        base = rule_id = f"{reason}:{slug('-'.join(parts))}"
+        n = 1
+        while rule_id in _USED_IDS:  # same words in two groups: keep ids unique and stable
+            n += 1
+            rule_id = f"{base}-{n}"
+        _USED_IDS.add(rule_id)
+        rows.append(Rule(rule_id, reason, text=tuple(parts), source=source,
+                         **kw))  # type: ignore[arg-type]
     return rows
 
 

@@ -27,6 +27,9 @@ GENERIC_RULES: list[Rule] = [
        "not listed in domino directory", "not listed in public name & address book"),
     *T("policyviolation", "Exchange Online 5.7.703; VPOP3 SMTP rules; relay file filters",
        "tenant allow block list", "recipient prohibited", "file extension", "high risk file"),
+    # RFC 7505 X.7.27: the *sender's* domain has a null MX - not the recipient's address.
+    *T("rejected", "RFC 7505 section 4.2 (sender address has null MX)",
+       "sender address has null mx", ("sender", "null mx")),
     *T("rejected", "Mimecast blocked-senders policy; Exchange 5.7.12/5.7.13x",
        "policy level block list", "not authenticated by organization", "sendernotauthenticated",
        "not authenticated for group", "not authenticated for mailbox", "no access for this domain",

@@ -1,0 +1,316 @@
+"""Classification: the labelled corpus, the sample story, the workspace tables, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis import classify as cl
+from analysis.classify import Classification, classify, classify_label
+from analysis.cli import main
+from analysis.rules import CATEGORIES, NEVER_SUPPRESS, REASONS
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "replies.csv"
+
+
+def _corpus() -> list[dict[str, str]]:
+    with CORPUS.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _run(row: dict[str, str]) -> Classification:
+    return classify(row["smtp_code"] or None, row["enhanced_code"] or None, row["text"],
+                    domain=row["domain"] or None)
+
+
+def test_corpus_is_large_sourced_and_uses_known_labels() -> None:
+    rows = _corpus()
+    assert len(rows) >= 400
+    for row in rows:
+        assert row["source"].strip(), row
+        assert row["reason"] in REASONS, row
+        assert row["category"] in CATEGORIES, row
+
+
+def test_corpus_accuracy_at_least_95_percent() -> None:
+    rows = _corpus()
+    results = [(row, _run(row)) for row in rows]
+    wrong_reason = [(r["reason"], c.reason, c.rule_id, r["text"][:80]) for r, c in results
+                    if c.reason != r["reason"]]
+    wrong_category = [(r["category"], c.category, r["text"][:80]) for r, c in results
+                      if c.category != r["category"]]
+    reason_acc = 1 - len(wrong_reason) / len(rows)
+    category_acc = 1 - len(wrong_category) / len(rows)
+    assert reason_acc >= 0.95, (reason_acc, wrong_reason[:20])
+    assert category_acc >= 0.95, (category_acc, wrong_category[:20])
+
+
+def test_suppress_never_for_block_spam_auth_or_policy_rows() -> None:
+    for row in _corpus():
+        c = _run(row)
+        if row["category"] in NEVER_SUPPRESS or c.category in NEVER_SUPPRESS:
+            assert not c.suppress, (row["text"], c)
+        if c.suppress:
+            assert c.category == "invalid_address" and c.permanent is not False, (row, c)
+
+
+# samples/STORY.md "Expected classification of the failure".
+STORY = [
+    ("M04", (None, None, "550 5.4.1 Recipient address rejected: Access denied. For more "
+             "information see https://aka.ms/EXOSmtpErrors [MW2NAM12FT031.eop-nam12.prod."
+             "protection.outlook.com 2025-11-04T09:00:06.884Z 08DE1B7C2A94F3E1]"),
+     ("userunknown", "invalid_address", True, True)),
+    ("M07", (None, None, "550-5.7.26 Unauthenticated email from brightpath.example.com is not "
+             "accepted due\r\n550-5.7.26 to domain's DMARC policy. Please contact the "
+             "administrator of\r\n550 5.7.26  https://support.google.com/mail/?p=DmarcRejection "
+             "6a1803df08f44-88d6c3a1b2fsi41250946d6.290 - gsmtp"),
+     ("authfailure", "authentication", True, False)),
+    ("M08", (452, "4.2.2", "452-4.2.2 The recipient's inbox is out of storage space. Please "
+             "direct the\n452-4.2.2 recipient to\n452 4.2.2  https://support.google.com/mail/"
+             "?p=OverQuotaTemp 6a18.301 - gsmtp"),
+     ("mailboxfull", "mailbox_unavailable", False, False)),
+    ("M10", ("550", "5.1.1", "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"),
+     ("userunknown", "invalid_address", True, True)),
+    ("M13", (None, None, "550 5.1.1 <marco.rossi@pine.example.org>: Recipient address rejected: "
+             "User unknown in virtual mailbox table"),
+     ("userunknown", "invalid_address", True, True)),
+    ("M14", (550, None, "550 Your message scored 12.4 SpamAssassin points and was classified as "
+             "spam"),
+     ("spamdetected", "spam_or_reputation", True, False)),
+    ("M17", (552, "5.2.2", "552 5.2.2 <rita.costa@quarry.example.net> Quota exceeded (mailbox "
+             "for user is full)"),
+     ("mailboxfull", "mailbox_unavailable", False, False)),
+]
+
+
+@pytest.mark.parametrize(("label", "args", "expected"), STORY, ids=[s[0] for s in STORY])
+def test_story_expectations(label: str, args: tuple, expected: tuple) -> None:
+    c = classify(*args)
+    assert (c.reason, c.category, c.permanent, c.suppress) == expected, c
+    assert c.advice and c.rule_id
+
+
+def test_greylisting_is_temporary() -> None:
+    c = classify(450, "4.2.0", "450 4.2.0 <lena.fischer@oakridge.example.org>: Recipient address "
+                 "rejected: Greylisted, see https://postgrey.example.org/help/oakridge.html")
+    assert c.permanent is False and c.suppress is False
+    assert c.reason == "greylisted" and c.category == "throttling"
+
+
+def test_codes_are_read_from_the_text_when_missing() -> None:
+    c = classify(None, None, "smtp; 550 5.1.1 <a@b.example>... User unknown")
+    assert (c.smtp_code, c.enhanced_code, c.reason) == (550, "5.1.1", "userunknown")
+    assert classify("550", None, "User unknown").smtp_code == 550
+    assert classify(550.0, None, "User unknown").smtp_code == 550
+
+
+def test_microsoft_5_4_1_and_5_2_2_depend_on_the_text() -> None:
+    assert classify(550, "5.4.1", "550 5.4.1 Recipient address rejected: Access denied").reason \
+        == "userunknown"
+    relay = classify(550, "5.4.1", "550 5.4.1 Relay Access Denied")
+    assert (relay.reason, relay.suppress) == ("norelaying", False)
+    quota = classify(550, "5.2.2", "550 5.2.2 Submission quota exceeded")
+    assert (quota.reason, quota.category, quota.permanent, quota.suppress) == (
+        "exceedlimit", "throttling", True, False)
+    full = classify(552, "5.2.2", "552 5.2.2 Mailbox full")
+    assert (full.reason, full.permanent) == ("mailboxfull", False)
+
+
+def test_provider_codes_that_differ_from_the_registry() -> None:
+    # Gmail 5.7.27 = bulk sender failed SPF; the registry's X.7.27 = sender null MX.
+    g = classify(550, "5.7.27", "550 5.7.27 This message was blocked - gsmtp")
+    assert g.reason == "authfailure"
+    assert classify(550, "5.7.27", "550 5.7.27 sender address has null MX").suppress is False
+    assert classify(550, "5.7.606", "Access denied, banned sending IP [192.0.2.1]").reason == "blocked"
+    assert classify(451, "4.7.650", "451 4.7.650 whatever").reason == "blocked"
+    assert classify(421, None, "421 RP-001 rate limit", domain="hotmail.com").reason == "speeding"
+    assert classify(421, "4.7.0", "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily "
+                    "deferred due to unexpected volume or user complaints").reason \
+        == "badreputation"
+
+
+def test_blocklists_are_blocks_not_bad_addresses() -> None:
+    for text in ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+                 "zen.spamhaus.org", "550 5.7.1 blocked using bl.spamcop.net",
+                 "554 Service unavailable; Client host [192.0.2.1] blocked using "
+                 "b.barracudacentral.org", "550 5.7.1 Listed in dnsbl.sorbs.net"):
+        c = classify(None, None, text)
+        assert (c.reason, c.category, c.suppress) == ("blocked", "spam_or_reputation", False), text
+
+
+def test_null_mx_suppresses_and_temporary_user_unknown_does_not() -> None:
+    nullmx = classify(556, "5.1.10", "556 5.1.10 Recipient address has null MX")
+    assert (nullmx.reason, nullmx.suppress) == ("notaccept", True)
+    temp = classify(450, "4.1.1", "450 4.1.1 <a@b.example>: Recipient address rejected: "
+                    "unverified address: User unknown")
+    assert (temp.reason, temp.permanent, temp.suppress) == ("userunknown", False, False)
+
+
+def test_code_tables_decide_without_text() -> None:
+    assert classify(550, "5.1.1", "").reason == "userunknown"
+    assert classify(None, "5.1.2", None).reason == "hostunknown"
+    assert classify(552, None, None).reason == "mailboxfull"
+    assert classify(250, "2.0.0", "250 2.0.0 Ok: queued as 4F2A91C0B37").reason == "delivered"
+    nothing = classify(None, None, None)
+    assert (nothing.reason, nothing.category, nothing.permanent) == ("undefined", "unknown", None)
+
+
+def test_esp_labels_are_a_fallback_only() -> None:
+    full = classify(None, None, None, esp_label="Soft Bounce - Mailbox Full")
+    assert (full.reason, full.rule_id) == ("mailboxfull", "esp:soft bounce - mailbox full")
+    assert classify(None, None, "Mail Block - Spam Detected").reason == "spamdetected"
+    assert classify(None, None, "Bounce - But No Email Address Returned ").reason == "undefined"
+    # The SMTP text wins over the label.
+    c = classify(None, None, "550 5.1.1 User unknown", esp_label="Soft Bounce - General")
+    assert c.reason == "userunknown"
+    hard = classify_label("Hard Bounce")
+    assert (hard.reason, hard.permanent, hard.suppress) == ("undefined", True, False)
+    assert classify_label("BadEmailAddress").suppress is True
+    assert classify_label("Soft Bounce - General", "Soft").permanent is False
+
+
+def test_command_helps_when_the_text_is_vague() -> None:
+    assert classify(550, None, "550 Access denied", command="MAIL FROM").reason == "rejected"
+    assert classify(554, None, "554 go elsewhere", command="CONNECT").reason == "blocked"
+    assert classify(None, None, "host x said: 554 no (in reply to MAIL FROM command)").reason \
+        == "rejected"
+
+
+def test_classification_is_frozen_and_json_ready() -> None:
+    c = classify(550, "5.1.1", "User unknown")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.reason = "x"  # type: ignore[misc]
+    d = json.loads(json.dumps(c.as_dict()))
+    assert set(d) >= {"reason", "category", "permanent", "suppress", "advice", "rule_id"}
+
+
+def test_every_rule_row_is_valid_and_cites_a_source() -> None:
+    ids = [r.rule_id for r in cl.RULES]
+    assert len(ids) == len(set(ids)), "rule ids must be unique"
+    for rule in cl.RULES:
+        assert rule.reason in REASONS, rule
+        assert rule.source, rule
+        assert rule.category is None or rule.category in CATEGORIES
+        assert all(f == f.lower() for f in rule.text), rule
+    for reason, (category, _suppress, advice) in REASONS.items():
+        assert category in CATEGORIES and advice, reason
+    assert not any(REASONS[r][1] for r in REASONS if REASONS[r][0] in NEVER_SUPPRESS)
+
+
+def test_provider_rows_come_before_generic_rows() -> None:
+    kinds = ["host" if r.host else "exact" if r.exact else "other" for r in cl.RULES]
+    last_host = max(i for i, k in enumerate(kinds) if k == "host")
+    first_generic = next(i for i, r in enumerate(cl.RULES) if not r.host and not r.exact)
+    assert last_host < first_generic
+
+
+# -- the workspace ------------------------------------------------------------------------
+
+def _insert_sends(cur, rows: list[tuple]) -> None:
+    cur.executemany("INSERT INTO sends (import_id, row_no, recipient, recipient_domain, event, "
+                    "smtp_code, enhanced_code, smtp_text, bounce_type, bounce_reason) "
+                    "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+SENDS = [
+    (1, "a@x.example", "x.example", "bounced", 550, "5.1.1", "550 5.1.1 User unknown", "Hard", "Hard Bounce"),
+    (2, "b@x.example", "x.example", "bounced", 550, "5.1.1", "550 5.1.1 User unknown", "Hard", "Hard Bounce"),
+    (3, "c@gmail.com", "gmail.com", "deferred", 452, "4.2.2", "452 4.2.2 out of storage space", None, None),
+    (4, "d@x.example", "x.example", "delivered", 250, "2.0.0", "250 2.0.0 Ok: queued as AB12", None, None),
+    (5, "e@x.example", "x.example", "opened", None, None, None, None, None),
+    (6, "f@x.example", "x.example", "bounced", None, None, None, "Soft", "Soft Bounce - Mailbox Full"),
+    (7, "g@x.example", "x.example", "bounced", 550, None, "550 weird thing 12345 happened", "Hard", None),
+    (8, "h@x.example", "x.example", "bounced", 550, None, "550 weird thing 67890 happened", "Hard", None),
+]
+
+
+def test_refresh_builds_table_and_views(store) -> None:
+    cur = store.cursor()
+    _insert_sends(cur, SENDS)
+    cl.refresh(cur)
+    n = cur.execute("SELECT count(*) FROM classifications").fetchall()[0][0]
+    assert n == 5  # distinct failure keys; deliveries and opens are not stored
+    got = dict(cur.execute("SELECT row_no, reason FROM sends_classified").fetchall())
+    assert got == {1: "userunknown", 2: "userunknown", 3: "mailboxfull", 4: "delivered",
+                   5: None, 6: "mailboxfull", 7: "undefined", 8: "undefined"}
+    versions = cur.execute("SELECT DISTINCT rules_version FROM classifications").fetchall()
+    assert versions == [(cl.RULES_VERSION,)]
+    cur.execute("INSERT INTO trace_events (import_id, row_no, event, smtp_code, enhanced_code, "
+                "detail) VALUES (2, 1, 'rejected', 550, '5.1.1', '550 5.1.1 User unknown')")
+    cl.refresh(cur)
+    assert cur.execute("SELECT reason FROM trace_classified").fetchall() == [("userunknown",)]
+    assert cur.execute("SELECT count(*) FROM classifications").fetchall()[0][0] == 5
+
+
+def test_refresh_reclassifies_when_rules_change_and_drops_stale_keys(store, monkeypatch) -> None:
+    cur = store.cursor()
+    _insert_sends(cur, SENDS[:2])
+    cl.refresh(cur)
+    monkeypatch.setattr(cl, "RULES_VERSION", "changed")
+    cl.refresh(cur)
+    assert cur.execute("SELECT DISTINCT rules_version FROM classifications").fetchall() == [
+        ("changed",)]
+    cur.execute("DELETE FROM sends")
+    cl.refresh(cur)
+    assert cur.execute("SELECT count(*) FROM classifications").fetchall()[0][0] == 0
+
+
+def test_unclassified_templates_group_masked_texts(store) -> None:
+    cur = store.cursor()
+    _insert_sends(cur, SENDS)
+    cl.refresh(cur)
+    df = cl.unclassified_templates(cur)
+    assert list(df.columns) == ["template", "rows", "texts", "example"]
+    assert df.to_dict("records")[0]["template"] == "550 weird thing <n> happened"
+    assert (df["rows"].iloc[0], df["texts"].iloc[0]) == (2, 2)
+
+
+def test_template_masks_addresses_ips_ids_and_numbers() -> None:
+    t = cl.template("550 5.7.1 <a.b@c.example> from [192.0.2.7] id 4F2A91C0B37 at "
+                    "2025-11-04T09:00:06.884Z see https://x.example/y?z=1 after 12 tries")
+    assert t == "550 5.7.1 <address> from [<ip>] id <id> at <time> see <url> after <n> tries"
+
+
+def test_refresh_is_fast_on_a_million_rows(store) -> None:
+    cur = store.cursor()
+    cur.execute("""
+        INSERT INTO sends (import_id, row_no, recipient, event, smtp_code, enhanced_code, smtp_text)
+        SELECT 1, i, 'r' || (i % 50000) || '@example.com', 'bounced', 550, '5.1.1',
+               CASE i % 4 WHEN 0 THEN '550 5.1.1 <u' || (i % 2999) || '@example.com>: User unknown'
+                          WHEN 1 THEN '550 5.7.1 blocked using zen.spamhaus.org ' || (i % 2999)
+                          WHEN 2 THEN '550 5.1.1 strange reply ' || (i % 2999)
+                          ELSE '552 5.2.2 Quota exceeded ' || (i % 2999) END
+        FROM range(1000000) t(i)""")
+    start = time.perf_counter()
+    cl.refresh(cur)
+    elapsed = time.perf_counter() - start
+    assert cur.execute("SELECT count(*) FROM classifications").fetchall()[0][0] == 4 * 2999
+    assert elapsed < 2.0, elapsed
+    print(f"refresh of 1,000,000 rows: {elapsed:.2f} s")
+
+
+# -- the command line -----------------------------------------------------------------------
+
+def test_cli_classify_prints_json(capsys) -> None:
+    code = main(["classify", "--code", "550", "--enhanced", "5.1.1", "--text",
+                 "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (out["reason"], out["category"], out["permanent"], out["suppress"]) == (
+        "userunknown", "invalid_address", True, True)
+    assert out["rule_id"] == "userunknown:user-unknown"
+
+
+def test_cli_classify_dmarc_and_domain(capsys) -> None:
+    main(["classify", "--code", "550", "--enhanced", "5.7.26", "--text",
+          "Unauthenticated email is not accepted due to domain's DMARC policy"])
+    out = json.loads(capsys.readouterr().out)
+    assert (out["reason"], out["suppress"]) == ("authfailure", False)
+    main(["classify", "--code", "421", "--text", "421 RP-003 connection limit",
+          "--domain", "outlook.com", "--command", "CONNECT"])
+    assert json.loads(capsys.readouterr().out)["reason"] == "toomanyconn"
