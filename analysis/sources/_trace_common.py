@@ -1,0 +1,264 @@
+"""Helpers shared by the recipient-side trace parsers (Office 365, Google, Exchange).
+
+PowerShell CSVs (`#TYPE` line, culture-formatted dates), log files read as numbered
+lines, header lookup by normalised name, one row per recipient, and the final split
+into loaded and rejected rows. Sources: ../shared/formats/office365.md,
+exchange_onprem.md, google_workspace.md and README.md ("Cross-cutting rules").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ..errors import InputError
+from ._base import ParseResult
+from ._io import HEAD_BYTES, SourceFile
+from ._tabular import Table, first_record, normalise_header, read_csv, sql_str, timestamp_sql
+
+# Windows PowerShell 5.1 Export-Csv writes this line first unless -NoTypeInformation
+# (office365.md section 1).
+TYPE_PREFIX = "#TYPE"
+# PowerShell's rendering of an array property (exchange_onprem.md section 2.2).
+PS_ARRAY = "System.String[]"
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def txt(col: str | None) -> str:
+    """SQL for a trimmed text column, NULL when absent or empty."""
+    return f"nullif(trim({q(col)}), '')" if col else "NULL::VARCHAR"
+
+
+def find_col(headers: list[str], *names: str) -> str | None:
+    """The first header matching one of `names` (compared with normalise_header)."""
+    keys: dict[str, str] = {}
+    for h in headers:
+        keys.setdefault(normalise_header(h), h)
+    for name in names:
+        if (h := keys.get(normalise_header(name))) is not None:
+            return h
+    return None
+
+
+def has_cols(headers: list[str], *names: str) -> bool:
+    """True when every name is a header (normalised comparison)."""
+    return all(find_col(headers, n) for n in names)
+
+
+def csv_head(src: SourceFile) -> tuple[list[str], int]:
+    """The header names of a CSV (skipping a PowerShell `#TYPE` line) and its line number."""
+    if src.is_zip:
+        return [], 1
+    text = src.text_head
+    skip = 0
+    if text.startswith(TYPE_PREFIX):
+        nl = text.find("\n")
+        text, skip = (text[nl + 1:] if nl >= 0 else ""), 1
+    try:
+        headers, _ = first_record(text)
+    except InputError:
+        return [], 1 + skip
+    return [h.strip().strip('"') for h in headers], 1 + skip
+
+
+def columns(src: SourceFile, headers: list[str], spec: dict[str, tuple[str, ...]],
+            required: tuple[str, ...], line: int) -> dict[str, str | None]:
+    """Field -> header for every field of `spec`; InputError naming the missing required ones."""
+    found = {field: find_col(headers, *names) for field, names in spec.items()}
+    missing = [spec[f][0] for f in required if not found.get(f)]
+    if missing:
+        raise InputError(
+            src.name,
+            f"missing column(s) {', '.join(map(repr, missing))}; the header has "
+            f"{', '.join(map(repr, headers))}",
+            line=line, hint="export the file again with all columns")
+    return found
+
+
+def read_ps_csv(src: SourceFile, con: duckdb.DuckDBPyConnection) -> Table:
+    """read_csv for PowerShell exports: skips a `#TYPE` line and keeps row numbers true."""
+    if not src.text_head.startswith(TYPE_PREFIX):
+        return read_csv(src, con)
+    workdir = src.workdir or Path(tempfile.mkdtemp(prefix="delivery-trace-"))
+    out = workdir / f"notype-{src.sha256[:16]}.csv"
+    with open(src.utf8_path(), encoding="utf-8", newline="") as fin, \
+            open(out, "w", encoding="utf-8", newline="") as fout:
+        fin.readline()
+        shutil.copyfileobj(fin, fout)
+    head = out.read_bytes()[:HEAD_BYTES]
+    copy = SourceFile(name=src.name, path=out, size=out.stat().st_size, head=head,
+                      sha256=hashlib.sha256((src.sha256 + TYPE_PREFIX).encode()).hexdigest(),
+                      mtime=src.mtime, workdir=workdir, _encoding="utf-8")
+    table = read_csv(copy, con)
+    con.execute(f"UPDATE {table.name} SET row_no = row_no + 1")  # the #TYPE line was line 1
+    rejected = table.rejected.copy()
+    rejected["row_no"] = rejected["row_no"] + 1
+    return Table(name=table.name, headers=table.headers, rows_read=table.rows_read,
+                 rejected=rejected)
+
+
+def day_first(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> bool:
+    """True when slash dates in these columns are day/month (en-GB), not month/day (en-US).
+
+    PowerShell formats dates with the exporting machine's culture (office365.md
+    section 4); a first number above 12 proves day/month, a second one month/day.
+    """
+    cols = [c for c in cols if c]
+    if not cols:
+        return False
+    dmy = " + ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, "
+                     "'^\\s*(1[3-9]|2[0-9]|3[01])/[0-9]{1,2}/[0-9]{4}'))" for c in cols)
+    mdy = " + ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, "
+                     "'^\\s*[0-9]{1,2}/(1[3-9]|2[0-9]|3[01])/[0-9]{4}'))" for c in cols)
+    row = con.execute(f"SELECT {dmy}, {mdy} FROM {table}").fetchall()[0]  # noqa: S608
+    return bool(row[0]) and not row[1]
+
+
+def stamp_sql(expr: str, tz: str, dayfirst: bool = False) -> str:
+    """timestamp_sql, after swapping day and month when the file is day-first."""
+    if dayfirst:
+        expr = f"regexp_replace({expr}, '^\\s*([0-9]{{1,2}})/([0-9]{{1,2}})/', '\\2/\\1/')"
+    return timestamp_sql(expr, tz)
+
+
+def zone_of(con: duckdb.DuckDBPyConnection, table: str, expr: str, tz: str) -> str:
+    """'file' when every stamp carries its own offset, else the zone naive stamps use."""
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE nullif(trim({expr}), '') IS NOT NULL "  # noqa: S608
+        f"AND NOT regexp_matches(trim({expr}), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')), "
+        f"count(*) FILTER (WHERE nullif(trim({expr}), '') IS NOT NULL) FROM {table}"
+    ).fetchall()[0]
+    return "file" if row[1] and not row[0] else tz
+
+
+def read_lines(src: SourceFile, con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Temp table `name(line_no, line)`: every physical line, CR stripped, BOM removed."""
+    path = src.utf8_path()
+    if any(c in str(path) for c in "*?[{"):  # read_text takes globs
+        safe = (src.workdir or Path(tempfile.mkdtemp(prefix="delivery-trace-"))) / \
+            f"lines-{src.sha256[:16]}.txt"
+        shutil.copyfile(path, safe)
+        path = safe
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT line_no, "  # noqa: S608
+            f"regexp_replace(line, '\\r$', '') AS line FROM (SELECT "
+            f"unnest(generate_series(1, len(p))) AS line_no, unnest(p) AS line FROM "
+            f"(SELECT string_split(content, chr(10)) AS p FROM read_text({sql_str(str(path))})))")
+    except duckdb.Error as e:
+        raise InputError(src.name, f"could not be read: {str(e).splitlines()[0]}") from e
+
+
+def csv_fields_sql(line: str) -> str:
+    """SQL splitting one CSV line into its raw fields (quotes kept), RFC 4180 quoting."""
+    return f"regexp_extract_all(',' || {line}, ',(\"(?:[^\"]|\"\")*\"|[^,]*)', 1)"
+
+
+def unquote_sql(field: str) -> str:
+    """SQL removing CSV quotes from one raw field."""
+    return (f"CASE WHEN length({field}) >= 2 AND {field} LIKE '\"%\"' "
+            f"THEN replace(substr({field}, 2, length({field}) - 2), '\"\"', '\"') "
+            f"ELSE {field} END")
+
+
+def csv_ok_sql(fields: str, line: str) -> str:
+    """SQL: true when the split fields cover the whole line (no stray quote)."""
+    return f"(list_sum(list_transform({fields}, lambda f: length(f) + 1)) = length({line}) + 1)"
+
+
+def raw_csv_sql(headers: list[str]) -> str:
+    """SQL re-assembling a row as a CSV line (the 'raw line behind the event')."""
+    parts = [f"CASE WHEN regexp_matches(coalesce({q(h)}, ''), '[\",\\r\\n]') "
+             f"THEN '\"' || replace({q(h)}, '\"', '\"\"') || '\"' ELSE coalesce({q(h)}, '') END"
+             for h in headers]
+    return "concat_ws(',', " + ", ".join(parts) + ")"
+
+
+def addr_list_sql(addresses: str, seps: str = ";") -> str:
+    """SQL: the LIST of addresses in a multi-recipient field (PowerShell's `System.String[]` → empty)."""
+    return (f"list_filter(list_transform(regexp_split_to_array(coalesce({addresses}, ''), "
+            f"{sql_str('[' + seps + ']')}), lambda a: nullif(trim(a), '')), "
+            f"lambda a: a IS NOT NULL AND a <> {sql_str(PS_ARRAY)})")
+
+
+def status_list_sql(statuses: str) -> str:
+    """SQL: the LIST of per-recipient statuses of a tracking-log `recipient-status` field.
+
+    A status may itself contain ';' (`550 5.1.1 RESOLVER.ADR.RecipNotFound; not found`),
+    so the field is split only before a reply code or To/Cc/Bcc
+    (exchange_onprem.md section 1.4: statuses are `;`-separated, same order as addresses).
+    """
+    return (f"string_split(regexp_replace(coalesce({statuses}, ''), "
+            "';\\s*([2-5][0-9][0-9][ -]|(?:To|Cc|Bcc)\\b)', chr(31) || '\\1', 'g'), chr(31))")
+
+
+def pair_sql(addrs: str, stats: str, status: str) -> str:
+    """SQL: LIST of STRUCT(recipient, status), one per address, statuses paired by position.
+
+    When the counts differ each recipient keeps the whole status text; no address gives
+    one element with a NULL recipient (the row is kept, never dropped).
+    """
+    return (
+        f"CASE WHEN len({addrs}) = 0 THEN [{{'recipient': NULL::VARCHAR, 'status': {status}}}] "
+        f"ELSE list_transform(generate_series(1, len({addrs})), lambda i: {{'recipient': "
+        f"{addrs}[i], 'status': CASE WHEN len({addrs}) > 1 AND len({stats}) = len({addrs}) "
+        f"THEN nullif(trim({stats}[i]), '') ELSE {status} END}}) END"
+    )
+
+
+def agent_event_sql(custom: str) -> str:
+    """SQL: the verdict an AGENTINFO row's custom data carries, else NULL.
+
+    office365.md section 7.3: spam filter `DI=SJ` junk folder, `SQ` quarantined, `SD`
+    deleted, `SB` sender blocked; malware agent `action=s` deleted, `b`/`ni`/`ne`
+    blocked or rejected, `d` deferred.
+    """
+    c = f"coalesce({custom}, '')"
+    sfa = f"regexp_extract({c}, 'S:SFA=[^;]*[|]DI=([A-Z]+)', 1)"
+    ama = f"regexp_extract({c}, 'S:AMA=[^;]*[|]action=([a-z]+)', 1)"
+    return (f"CASE {sfa} WHEN 'SJ' THEN 'junk' WHEN 'SQ' THEN 'quarantined' "
+            f"WHEN 'SD' THEN 'dropped' WHEN 'SB' THEN 'rejected' ELSE "
+            f"CASE {ama} WHEN 's' THEN 'dropped' WHEN 'b' THEN 'rejected' WHEN 'ni' THEN 'rejected' "
+            f"WHEN 'ne' THEN 'rejected' WHEN 'd' THEN 'deferred' END END")
+
+
+def words_case(expr: str, words: dict[str, str], default: str = "'other'") -> str:
+    """SQL CASE mapping a lower-cased, space-normalised word to a canonical event."""
+    key = f"lower(regexp_replace(trim({expr}), '\\s+', ' ', 'g'))"
+    whens = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in words.items())
+    return f"CASE {key} {whens} ELSE {default} END"
+
+
+def empty_rejected() -> pd.DataFrame:
+    """A rejected frame with no rows."""
+    return pd.DataFrame({"row_no": pd.Series([], dtype="int64"),
+                         "raw": pd.Series([], dtype="object"),
+                         "error": pd.Series([], dtype="object")})
+
+
+def finish(con: duckdb.DuckDBPyConnection, staged: str, rows_sql: str, *,
+           extra_rejected: pd.DataFrame | None = None, rows_read: int | None = None,
+           tz: str | None, notes: dict[str, Any] | None = None) -> ParseResult:
+    """ParseResult from a staged table with `_error`/`raw`: `rows_sql` selects the good rows.
+
+    Rows whose `_error` is set become Rejected (row_no, raw, error); `extra_rejected`
+    (the CSV reader's own rejects) is added. `rows_read` is left to the store when a
+    record expands into one row per recipient.
+    """
+    rejected = con.execute(
+        f"SELECT row_no, raw, _error AS error FROM {staged} "  # noqa: S608
+        "WHERE _error IS NOT NULL ORDER BY row_no").df()
+    if extra_rejected is not None and len(extra_rejected):
+        rejected = pd.concat([rejected, extra_rejected], ignore_index=True)
+    return ParseResult(rows=con.sql(rows_sql), rejected=rejected, rows_read=rows_read, tz=tz,
+                       notes=notes or {})

@@ -1,0 +1,101 @@
+"""Exchange Server message tracking logs: raw `MSGTRK*.LOG` files (also MSGTRKMD/MS/MA).
+
+Layout: ../shared/formats/exchange_onprem.md section 1 — `#` header lines, then one CSV
+record per line in the order of the `#Fields:` line (which may reappear mid-file after a
+restart; every `#` line is a header). Stamps are UTC. Each file is its own import, so
+loading MSGTRK and MSGTRKMD files of one server together needs nothing special.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ..errors import InputError
+from ._base import ParseOptions, ParseResult, register
+from ._io import SourceFile
+from ._tabular import normalise_header
+from ._trace_common import csv_fields_sql, csv_ok_sql, read_lines, unquote_sql
+from ._tracking import FIELDS, REQUIRED, tracking_result
+
+
+def _fields_line(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.lower().startswith("#fields:"):
+            return line
+    return None
+
+
+@register
+class ExchangeMsgtrk:
+    NAME = "exchange_msgtrk"
+    SIDE = "trace"
+    DESCRIPTION = "Exchange Server message tracking log file (MSGTRK*.LOG, MSGTRKMD*.LOG ...)"
+
+    def sniff(self, src: SourceFile) -> float:
+        text = src.text_head
+        if not text.startswith("#"):
+            return 0.0
+        fields = _fields_line(text[:16384])
+        if not fields or "event-id" not in fields.lower():
+            return 0.0
+        lower = text[:4096].lower()
+        score = 0.9
+        if "#software: microsoft exchange" in lower:
+            score += 0.05
+        if "#log-type: message tracking log" in lower:  # `#Log-Type` in the docs (1.2)
+            score += 0.05
+        return score
+
+    def parse(self, src: SourceFile, con: duckdb.DuckDBPyConnection,
+              opts: ParseOptions) -> ParseResult:
+        tag = src.sha256[:12]
+        lines = f"_lines_{tag}"
+        read_lines(src, con, lines)
+        headers = con.execute(
+            f"SELECT line_no, line FROM {lines} WHERE lower(line) LIKE '#fields:%' "  # noqa: S608
+            "ORDER BY line_no").fetchall()
+        if not headers:
+            raise InputError(src.name, "no '#Fields:' line, so the columns are unknown", line=1,
+                             hint="upload the log file as Exchange wrote it, header lines included")
+        segments: list[tuple[int, dict[str, int], int]] = []
+        for line_no, line in headers:
+            names = [normalise_header(n) for n in line.split(":", 1)[1].strip().split(",")]
+            index = {}
+            for field, aliases in FIELDS.items():
+                for alias in aliases:
+                    if normalise_header(alias) in names:
+                        index[field] = names.index(normalise_header(alias)) + 1
+                        break
+            missing = [FIELDS[f][0] for f in REQUIRED if f not in index]
+            if missing:
+                raise InputError(src.name, f"the '#Fields:' line has no {', '.join(missing)}",
+                                 line=line_no, hint="is this a message tracking log?")
+            segments.append((line_no, index, len(names)))
+        present = set().union(*(set(ix) for _, ix, _ in segments))
+
+        def field(name: str) -> str:
+            whens = " ".join(f"WHEN {ln} THEN {unquote_sql(f'_f[{ix[name]}]')}"
+                             for ln, ix, _ in segments if name in ix)
+            return f"nullif(trim(CASE _seg {whens} END), '')"
+
+        n_fields = "CASE _seg " + " ".join(f"WHEN {ln} THEN {n}" for ln, _, n in segments) + " END"
+        base = (
+            f"SELECT line_no AS row_no, line AS raw, CASE "
+            "WHEN _seg IS NULL THEN 'data line before the #Fields: header' "
+            f"WHEN NOT {csv_ok_sql('_f', 'line')} THEN 'malformed CSV quoting' "
+            f"WHEN len(_f) <> {n_fields} THEN 'expected ' || ({n_fields}) || ' fields (#Fields: "
+            "line ' || _seg || '), found ' || len(_f) END AS _pre_error, "
+            + ", ".join(f"{field(n)} AS {n}" for n in sorted(present))
+            + f" FROM (SELECT *, {csv_fields_sql('line')} AS _f FROM (SELECT *, max(CASE WHEN "
+            "lower(line) LIKE '#fields:%' THEN line_no END) OVER (ORDER BY line_no ROWS BETWEEN "
+            f"UNBOUNDED PRECEDING AND CURRENT ROW) AS _seg FROM {lines}) "
+            "WHERE line NOT LIKE '#%' AND trim(line) <> '')"
+        )
+        counts = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE line LIKE '#%'), "  # noqa: S608
+            f"count(*) FILTER (WHERE trim(line) = '') FROM {lines}").fetchall()[0]
+        notes = {"lines": counts[0], "header_lines": counts[1], "blank_lines": counts[2],
+                 "records": counts[0] - counts[1] - counts[2],
+                 "fields_lines": [ln for ln, _, _ in segments]}
+        return tracking_result(con, base, tag, tz="UTC", result_tz="UTC", present=present,
+                               notes=notes)
