@@ -1,0 +1,239 @@
+"""Postfix mail logs: syslog (traditional or RFC 3339 stamps) and `maillog_file` (postlogd).
+
+Layout: ../shared/formats/posix.md sections 0, 1 and 4. The log is read as lines into
+DuckDB; regular expressions split every line at once and window functions stitch each
+queue ID's lines (client=, message-id=, qmgr from=, one to= line per recipient and
+attempt, bounce notifications, removed) into trace events.
+
+Rows are EVENTS, not lines: several lines make one event (the `received` event stitches
+client=, message-id= and qmgr from=) and many lines make none (connect, TLS, ...). So
+`rows_read` = events loaded + lines rejected, and the line accounting lives in
+`notes`: lines_total = lines_used + lines_context + lines_skipped_other_daemon +
+lines_unknown + lines_rejected + lines_blank (unknown lines are shown as examples).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ._base import ParseOptions, ParseResult, register
+from ._io import SourceFile
+from ._syslog import (
+    Tables,
+    choose_year,
+    finish,
+    read_lines,
+    sniff_programs,
+    split_syslog,
+)
+from ._tabular import sql_str, valid_tz
+
+PROGRAMS = r"^postfix[^\s/]*(/|$)"
+
+# posix.md 1.1: short IDs are upper-case hex; long IDs are base-52 time, `z`, inode.
+QID_RE = (r"^(NOQUEUE|[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]{6,}z"
+          r"[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]+): (.*)$")
+
+# Postfix lines without a queue ID that carry no event (sessions, TLS, daemon start).
+SESSION_RE = (
+    r"^(connect from|disconnect from|lost connection|timeout after|(Anonymous|Trusted|"
+    r"Untrusted|Verified) TLS connection|warning:|error:|fatal:|panic:|statistics:|"
+    r"daemon started|starting the Postfix|stopping the Postfix|refreshing the Postfix|"
+    r"reload|terminating on signal|too many errors|improper command pipelining|"
+    r"SSL_accept error|setting up TLS|table .* has changed|(CONNECT|PASS NEW|PASS OLD|"
+    r"DNSBL rank|HANGUP|WHITELISTED|ALLOWLISTED|BLACKLISTED|DENYLISTED|PREGREET|DISCONNECT|"
+    r"COMMAND|NON-SMTP|BARE NEWLINE|PASS) |NOQUEUE: (reject_warning|warn|info):|"
+    r"Postfix is running|the Postfix mail system is)"
+)
+# Lines with a queue ID that belong to a message but make no event (posix.md 1.2).
+CONTEXT_RE = (
+    r"^(reject_warning|warning|warn|info|replace|prepend|bcc|strip|milter-[a-z-]+|"
+    r"resent-message-id=|host |lost connection|conversation with|connect to |enabling |"
+    r"Cannot start TLS|SASL|passing |skipped|placed on hold|released from hold|requeued|"
+    r"expired|sender (delivery status|delay) notification|postmaster|cancelled|"
+    r"tls|TLS|orig_queue_id|address not listed|delay notification|client=)"
+)
+# Actions from access maps (smtpd, postscreen) and header/body checks (cleanup).
+ACTION_RE = r"^(reject|milter-reject|hold|discard|redirect|filter): (.*)$"
+SMTPD_ACTION_RE = (r"^([A-Z-]+) from (\S*?\[[^\]]*\](?::[0-9]+)?): (.*?)"
+                   r"(?:; (?:from=<([^>]*)>,? to=<([^>]*)>|proto=).*)?$")
+CLEANUP_ACTION_RE = (r"^(header|body|[A-Za-z-]+) (.*?)(?: from ([^ ;]+))?; from=<([^>]*)>,? "
+                     r"to=<([^>]*)>(?:,? proto=[^ :]+)?(?:,? helo=<[^>]*>)?(?:: (.*))?$")
+DELIVERY_RE = (r"^to=<([^>]*)>, (?:orig_to=<([^>]*)>, )?relay=([^,]*), (?:[a-z_]+=[^,]*, )*?"
+               r"(?:dsn=([0-9]\.[0-9]{1,3}\.[0-9]{1,3}), )?status=([A-Za-z-]+)(?: (.*))?$")
+NOTIFY_RE = r"^(sender|postmaster) (non-delivery|delivery status|delay) notification: ([0-9A-Za-z]+)"
+
+
+def _s(pattern: str) -> str:
+    return sql_str(pattern)
+
+
+@register
+class PostfixLog:
+    NAME = "postfix"
+    SIDE = "trace"
+    DESCRIPTION = ("Postfix mail log (syslog with traditional or RFC 3339 stamps, or "
+                   "maillog_file), stitched per queue ID")
+
+    def sniff(self, src: SourceFile) -> float:
+        if src.is_zip:
+            return 0.0
+        return sniff_programs(src.text_head, PROGRAMS)
+
+    def parse(self, src: SourceFile, con: duckdb.DuckDBPyConnection,
+              opts: ParseOptions) -> ParseResult:
+        tz = valid_tz(opts.tz, src.name)
+        tag = src.sha256[:12]
+        lines, parsed, m = f"_pf_l_{tag}", f"_pf_p_{tag}", f"_pf_m_{tag}"
+        read_lines(src, con, lines)
+        split_syslog(con, lines, parsed)
+        _classify(con, parsed, m)
+        ids = f"_pf_ids_{tag}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT qid, min(row_no) AS row_no "  # noqa: S608
+                    f"FROM {m} WHERE qid IS NOT NULL GROUP BY qid")
+        year = choose_year(con, src, parsed, ids, tz, opts.year)
+        events = f"_pf_e_{tag}"
+        _events(con, m, events)
+        return finish(con, src, self.NAME, Tables(lines, parsed, m, events), tz, year,
+                      {"broken_delivery": "Postfix to= line without status= (cut short?)"})
+
+
+def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
+    """TEMP TABLE `out`: every line's kind and fields (NULL where a field does not apply)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out}_k AS "  # noqa: S608
+        f"SELECT row_no, line, mon, day, hms, iso, yoff, host, prog, "
+        f"regexp_extract(prog, '([^/]+)$', 1) AS service, "
+        f"CASE WHEN q.qid IN ('', 'NOQUEUE') THEN NULL ELSE q.qid END AS qid, "
+        f"CASE WHEN q.qid = '' THEN NULL ELSE q.rest END AS rest, msg, "
+        f"CASE WHEN msg IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
+        f"ELSE 'broken' END) "
+        f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
+        f"WHEN q.qid = '' THEN CASE WHEN regexp_matches(msg, {_s(SESSION_RE)}) THEN 'session' "
+        f"ELSE 'unknown' END "
+        f"WHEN starts_with(q.rest, 'to=<') THEN 'delivery' "
+        f"WHEN starts_with(q.rest, 'client=') AND q.qid <> 'NOQUEUE' THEN 'client' "
+        f"WHEN starts_with(q.rest, 'message-id=') THEN 'msgid' "
+        f"WHEN starts_with(q.rest, 'from=<') AND contains(q.rest, ', status=') THEN 'expired' "
+        f"WHEN starts_with(q.rest, 'from=<') THEN 'qmgr' "
+        f"WHEN starts_with(q.rest, 'uid=') THEN 'pickup' "
+        f"WHEN q.rest = 'removed' THEN 'removed' "
+        f"WHEN regexp_matches(q.rest, {_s(NOTIFY_RE)}) THEN 'notify' "
+        f"WHEN regexp_matches(q.rest, {_s(ACTION_RE)}) THEN 'action' "
+        f"WHEN regexp_matches(q.rest, {_s(CONTEXT_RE)}) THEN 'context' "
+        f"ELSE 'unknown' END AS kind "
+        f"FROM (SELECT *, regexp_extract(msg, {_s(QID_RE)}, ['qid', 'rest']) AS q FROM {parsed})")
+    d = f"regexp_extract(rest, {_s(DELIVERY_RE)}, ['to', 'orig', 'relay', 'dsn', 'status', 'reply'])"
+    a = f"regexp_extract(rest, {_s(ACTION_RE)}, ['act', 'body'])"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
+        f"SELECT k.*, CASE WHEN kind = 'delivery' THEN {d} END AS dl, "
+        f"CASE WHEN kind = 'action' THEN {a} END AS ac, "
+        f"CASE WHEN kind IN ('qmgr', 'pickup', 'expired') "
+        f"THEN regexp_extract(rest, 'from=<([^>]*)>', 1) END AS sender, "
+        f"CASE WHEN kind = 'client' THEN regexp_extract(rest, '^client=([^,]+)', 1) END AS client, "
+        f"CASE WHEN kind = 'msgid' THEN nullif(trim(regexp_extract(rest, '^message-id=(.*)$', 1)), '') "
+        f"END AS msgid, "
+        f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {_s(NOTIFY_RE)}, ['who', 'what', 'id']) "
+        f"END AS nt, "
+        f"CASE WHEN kind = 'expired' THEN regexp_extract(rest, ', status=(.*)$', 1) END AS expired, "
+        f"CASE WHEN qid IS NOT NULL THEN coalesce(sum(CASE WHEN kind = 'removed' THEN 1 END) OVER ("
+        f"PARTITION BY host, qid ORDER BY row_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), "
+        f"0) END AS inst "
+        f"FROM {out}_k k")
+    con.execute(f"DROP TABLE {out}_k")
+    # A to= line without status= (cut at 2,000 characters, posix.md 1.2) cannot be an event.
+    con.execute(f"UPDATE {out} SET kind = 'broken_delivery' "  # noqa: S608
+                f"WHERE kind = 'delivery' AND dl.status = ''")
+
+
+_SENT_DELIVERED = (
+    "(d.relay IN ('local', 'virtual') OR d.service IN ('local', 'virtual', 'pipe') "
+    "OR d.reply LIKE 'delivered to %' OR d.reply LIKE 'delivered via %' "
+    "OR d.relay LIKE '%[private/%' OR d.relay LIKE '%[public/%' OR d.relay LIKE '%[/%' "
+    "OR (d.relay NOT LIKE '%[%' AND d.relay <> 'none'))"
+)
+
+
+def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
+    """TEMP TABLE `out`: trace events stitched per queue-ID instance (posix.md 1.2-1.3, 4)."""
+    inst = f"{out}_i"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {inst} AS SELECT host, qid, inst, "  # noqa: S608
+        f"arg_min(msgid, row_no) FILTER (WHERE msgid IS NOT NULL) AS message_id, "
+        f"arg_min(client, row_no) FILTER (WHERE kind = 'client') AS client, "
+        f"coalesce(arg_min(sender, row_no) FILTER (WHERE kind = 'qmgr'), "
+        f"arg_min(sender, row_no) FILTER (WHERE kind = 'pickup')) AS sender, "
+        f"arg_min(nt.id, row_no) FILTER (WHERE kind = 'notify' AND nt.what = 'non-delivery') "
+        f"AS ndr_id, min(row_no) FILTER (WHERE kind = 'qmgr') AS recv_row, "
+        f"string_agg(line, chr(10) ORDER BY row_no) FILTER (WHERE kind IN "
+        f"('client', 'msgid', 'pickup', 'qmgr')) AS recv_raw "
+        f"FROM {m} WHERE qid IS NOT NULL AND kind IN ('client', 'msgid', 'qmgr', 'pickup', "
+        f"'notify') GROUP BY host, qid, inst")
+    reply = "regexp_replace(dl.reply, '^\\((.*)\\)$', '\\1')"
+    queued_as = "nullif(regexp_extract(d.reply, 'queued as ([0-9A-Za-z]+)\\)?$', 1), '')"
+    sent = (f"CASE WHEN d.service = 'discard' THEN 'dropped' WHEN {queued_as} IS NOT NULL "
+            f"THEN 'forwarded' WHEN {_SENT_DELIVERED} THEN 'delivered' ELSE 'forwarded' END")
+    status_event = (
+        f"CASE d.status WHEN 'sent' THEN {sent} WHEN 'deferred' THEN 'deferred' "
+        f"WHEN 'bounced' THEN 'bounced' WHEN 'expired' THEN 'bounced' "
+        f"WHEN 'force-expired' THEN 'bounced' ELSE 'other' END")
+    acts = _actions(con, m, out)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
+        # received: the first qmgr from= line of each instance, with the lines before it
+        f"SELECT i.recv_row AS row_no, i.host AS server, i.qid AS queue_id, i.message_id, "
+        f"i.sender, NULL::VARCHAR AS recipient, NULL::VARCHAR AS orig_recipient, "
+        f"'received' AS event, NULL::VARCHAR AS enhanced_code, NULL::VARCHAR AS detail, "
+        f"NULL::VARCHAR AS related_id, i.client, NULL::VARCHAR AS relay, i.recv_raw AS raw "
+        f"FROM {inst} i WHERE i.recv_row IS NOT NULL "
+        # one event per to= line (recipient and attempt)
+        f"UNION ALL SELECT d.row_no, d.host, d.qid, i.message_id, i.sender, d.to, d.orig, "
+        f"{status_event}, nullif(d.dsn, ''), d.reply, "
+        f"CASE WHEN d.status = 'sent' THEN {queued_as} WHEN d.status IN ('bounced', 'expired', "
+        f"'force-expired') THEN i.ndr_id END, i.client, d.relay, d.line "
+        f"FROM (SELECT row_no, host, qid, inst, service, line, dl.to AS to, "
+        f"nullif(dl.orig, '') AS orig, dl.relay AS relay, dl.dsn AS dsn, dl.status AS status, "
+        f"{reply} AS reply FROM {m} WHERE kind = 'delivery') d "
+        f"LEFT JOIN {inst} i USING (host, qid, inst) "
+        # qmgr expired / force-expired: one event per recipient seen for that instance
+        f"UNION ALL SELECT x.row_no, x.host, x.qid, i.message_id, coalesce(x.sender, i.sender), "
+        f"r.to, r.orig, 'bounced', NULL, x.expired, i.ndr_id, i.client, NULL, x.line "
+        f"FROM {m} x LEFT JOIN {inst} i USING (host, qid, inst) "
+        f"LEFT JOIN (SELECT DISTINCT host, qid, inst, dl.to AS to, nullif(dl.orig, '') AS orig "
+        f"FROM {m} WHERE kind = 'delivery' AND dl.status <> 'sent') r USING (host, qid, inst) "
+        f"WHERE x.kind = 'expired' "
+        # access-map and header/body-check actions, with or without a queue ID
+        f"UNION ALL SELECT a.row_no, a.host, a.qid, i.message_id, coalesce(a.sender, i.sender), "
+        f"a.to, NULL, a.event, NULL, a.detail, NULL, coalesce(a.client, i.client), NULL, a.line "
+        f"FROM {acts} a LEFT JOIN {inst} i USING (host, qid, inst)")
+    con.execute(f"DROP TABLE {acts}")
+    con.execute(f"DROP TABLE {inst}")
+
+
+def _actions(con: duckdb.DuckDBPyConnection, m: str, out: str) -> str:
+    """TEMP TABLE of reject/hold/discard lines: smtpd `STAGE from client: reply; from= to=`
+    or cleanup `header|body text from client; from= to= ...: text` (posix.md 1.2)."""
+    acts = f"{out}_a"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {acts} AS "  # noqa: S608
+        f"WITH a AS (SELECT row_no, host, qid, inst, line, ac.act AS act, ac.body AS body, "
+        f"regexp_matches(ac.body, '^[A-Z-]+ from ') AS smtpd FROM {m} WHERE kind = 'action'), "
+        f"b AS (SELECT *, CASE WHEN smtpd THEN regexp_extract(body, {_s(SMTPD_ACTION_RE)}, "
+        f"['stage', 'client', 'reply', 'sender', 'to']) END AS sm, "
+        f"CASE WHEN NOT smtpd THEN regexp_extract(body, {_s(CLEANUP_ACTION_RE)}, "
+        f"['where', 'what', 'client', 'sender', 'to', 'text']) END AS cl FROM a), "
+        f"c AS (SELECT row_no, host, qid, inst, line, act, "
+        f"CASE WHEN smtpd THEN nullif(sm.reply, '') "
+        f"ELSE act || ': ' || coalesce(nullif(cl.where, ''), 'content') || ' check' "
+        f"|| coalesce(': ' || nullif(cl.text, ''), '') END AS detail, "
+        f"CASE WHEN smtpd THEN nullif(sm.reply, '') ELSE nullif(cl.text, '') END AS reply, "
+        f"nullif(CASE WHEN smtpd THEN sm.client ELSE cl.client END, '') AS client, "
+        f"nullif(CASE WHEN smtpd THEN sm.sender ELSE cl.sender END, '') AS sender, "
+        f"nullif(CASE WHEN smtpd THEN sm.to ELSE cl.to END, '') AS to FROM b) "
+        f"SELECT *, CASE act WHEN 'hold' THEN 'held' WHEN 'discard' THEN 'dropped' "
+        f"WHEN 'redirect' THEN 'other' WHEN 'filter' THEN 'other' "
+        # A 4xx refusal is temporary: the sender retries (greylisting, STORY.md M12).
+        f"ELSE CASE WHEN regexp_matches(coalesce(reply, ''), '^4') THEN 'deferred' "
+        f"ELSE 'rejected' END END AS event FROM c")
+    return acts
