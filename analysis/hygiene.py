@@ -136,10 +136,7 @@ _COLUMNS = ["recipient", "action", "reason", "category", "smtp_code", "enhanced_
 
 def _failures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every classified failure with a recipient, from both sides, newest last."""
-    refresh_needed = not con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'sends_classified'").fetchall()[0][0]
-    if refresh_needed:
-        refresh(con)
+    refresh(con)  # cheap when nothing changed: only new (code, text) keys are classified
     return con.execute(
         "SELECT recipient, reason, category, suppress, smtp_code, enhanced_code, text, rule_id, "
         "event_time, bounce_type FROM ("
