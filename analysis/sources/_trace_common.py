@@ -262,3 +262,22 @@ def finish(con: duckdb.DuckDBPyConnection, staged: str, rows_sql: str, *,
         rejected = pd.concat([rejected, extra_rejected], ignore_index=True)
     return ParseResult(rows=con.sql(rows_sql), rejected=rejected, rows_read=rows_read, tz=tz,
                        notes=notes or {})
+
+
+def stage_table(con: duckdb.DuckDBPyConnection, table: Table, tag: str,
+                exprs: dict[str, str], *, time_text: str, time_sql: str, label: str,
+                example: str) -> str:
+    """Temp table of canonical columns (`exprs`: name -> SQL over `table`) + raw + _error.
+
+    A row is in error when its date is missing or unreadable; everything else loads.
+    """
+    staged = f"_st_{tag}"
+    cols = ", ".join(f"({sql}) AS {q(name)}" for name, sql in exprs.items())
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT row_no, "  # noqa: S608
+        f"{raw_csv_sql(table.headers)} AS raw, {cols}, "
+        f"CASE WHEN ({time_text}) IS NULL THEN {sql_str('no date in column ' + label)} "
+        f"WHEN ({time_sql}) IS NULL THEN 'unreadable date ' || ({time_text}) || "
+        f"{sql_str(' in column ' + label + ' (expected e.g. ' + example + ')')} END AS _error "
+        f"FROM {table.name}")
+    return staged
