@@ -142,7 +142,7 @@ GENERIC_RULES: list[Rule] = [
        "storage quota", "boite du destinataire pleine", "postfach voll", "mailbox quota",
        "quota limit exceeded", "exhausted allowed storage", "speichervolumen",
        "too many messages on the server", ("mailbox ", "exceeded", " limit"), ("quota ", " exceeded"),
-       ("over ", "quota")),
+       ("over ", "quota"), "over its size limit", ("mailbox", "size limit")),
     # Disabled, suspended, inactive mailboxes.
     *T("suspend", SIS.format("Suspend") + "; Gmail 5.2.1 'account ... is inactive'",
        "mailbox disabled", "mailbox is disabled", "account disabled", "account is disabled",
