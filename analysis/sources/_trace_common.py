@@ -131,16 +131,6 @@ def stamp_sql(expr: str, tz: str, dayfirst: bool = False) -> str:
     return timestamp_sql(expr, tz)
 
 
-def zone_of(con: duckdb.DuckDBPyConnection, table: str, expr: str, tz: str) -> str:
-    """'file' when every stamp carries its own offset, else the zone naive stamps use."""
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE nullif(trim({expr}), '') IS NOT NULL "  # noqa: S608
-        f"AND NOT regexp_matches(trim({expr}), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')), "
-        f"count(*) FILTER (WHERE nullif(trim({expr}), '') IS NOT NULL) FROM {table}"
-    ).fetchall()[0]
-    return "file" if row[1] and not row[0] else tz
-
-
 def read_lines(src: SourceFile, con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Temp table `name(line_no, line)`: every physical line, CR stripped, BOM removed."""
     path = src.utf8_path()

@@ -26,7 +26,6 @@ from ._trace_common import (
     stage_table,
     stamp_sql,
     words_case,
-    zone_of,
 )
 
 SPEC: dict[str, tuple[str, ...]] = {
@@ -100,4 +99,4 @@ class GoogleEmailLogSearch:
             "WHERE _error IS NULL"
         )
         return finish(con, staged, rows, extra_rejected=table.rejected,
-                      tz=zone_of(con, table.name, when, tz), notes={"records": table.rows_read})
+                      tz=tz, notes={"records": table.rows_read})
