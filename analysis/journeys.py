@@ -96,6 +96,7 @@ SELECT journey_id,
   any_value(campaign) AS campaign, any_value(recipient) AS recipient,
   any_value(recipient_domain) AS recipient_domain,
   min(event_time) AS sent_at, max(event_time) AS esp_last_at,
+  min(event_time) FILTER (WHERE event = 'delivered') AS accepted_at,
   arg_max(event, (CASE event WHEN 'bounced' THEN 4 WHEN 'delivered' THEN 3
                    WHEN 'deferred' THEN 2 ELSE 1 END, event_time)) AS esp_event,
   arg_max(remote_id, (event = 'delivered', event_time)) FILTER (WHERE remote_id IS NOT NULL)
@@ -239,7 +240,8 @@ agg AS (
       'deferred') AND t.detail IS NOT NULL) AS t_fail_text
   FROM m JOIN _t t USING (tid) GROUP BY m.journey_id),
 covered AS (SELECT DISTINCT recipient_domain FROM _t WHERE recipient_domain IS NOT NULL)
-SELECT j.journey_id, j.campaign, j.recipient, j.recipient_domain, j.sent_at, j.remote_id,
+SELECT j.journey_id, j.campaign, j.recipient, j.recipient_domain, j.sent_at, j.accepted_at,
+  j.remote_id,
   j.esp_event, j.smtp_code, j.enhanced_code, j.smtp_text, j.bounce_type, j.bounce_reason,
   j.subject, j.esp_import_id,
   a.trace_format, a.trace_server, coalesce(a.trace_events, 0) AS trace_events,

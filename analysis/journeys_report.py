@@ -78,7 +78,8 @@ def clock_checks(con: duckdb.DuckDBPyConnection) -> list[ClockCheck]:
           SELECT e.journey_id, e.import_id, min(e.event_time) AS first_at
           FROM journey_events e WHERE e.match = 'exact' GROUP BY ALL)
         SELECT f.import_id, i.file_name, i.tz, count(*) AS matches,
-               median(epoch(f.first_at) - epoch(j.sent_at)) AS median_offset_s
+               median(epoch(f.first_at) - epoch(coalesce(j.accepted_at, j.sent_at)))
+                 AS median_offset_s
         FROM firsts f JOIN journeys j USING (journey_id) JOIN imports i USING (import_id)
         GROUP BY ALL ORDER BY f.import_id""").df()
     out = []
@@ -86,7 +87,7 @@ def clock_checks(con: duckdb.DuckDBPyConnection) -> list[ClockCheck]:
         off = float(r.median_offset_s)
         warning = None
         if abs(off) > CLOCK_WARN_S:
-            hours = round(off / 3600, 1)
+            hours = round(off / 1800) / 2  # zones differ by whole or half hours
             warning = (f"{r.file_name}: its events are {hours:+g} h from the ESP's send times "
                        f"over {r.matches} exact matches; was it loaded with the right time zone "
                        f"(loaded as {r.tz})?")
