@@ -111,17 +111,26 @@ def day_first(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> bo
     """True when slash dates in these columns are day/month (en-GB), not month/day (en-US).
 
     PowerShell formats dates with the exporting machine's culture (office365.md
-    section 4); a first number above 12 proves day/month, a second one month/day.
+    section 4). A first number above 12 proves day/month, a second one month/day;
+    when every date is ambiguous (`4/11/2025`), a 24-hour clock means a day-first
+    culture (en-US always writes AM/PM).
     """
     cols = [c for c in cols if c]
     if not cols:
         return False
-    dmy = " + ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, "
-                     "'^\\s*(1[3-9]|2[0-9]|3[01])/[0-9]{1,2}/[0-9]{4}'))" for c in cols)
-    mdy = " + ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, "
-                     "'^\\s*[0-9]{1,2}/(1[3-9]|2[0-9]|3[01])/[0-9]{4}'))" for c in cols)
-    row = con.execute(f"SELECT {dmy}, {mdy} FROM {table}").fetchall()[0]  # noqa: S608
-    return bool(row[0]) and not row[1]
+    slash = "'^\\s*[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}'"
+    tests = {
+        "dmy": "'^\\s*(1[3-9]|2[0-9]|3[01])/[0-9]{1,2}/[0-9]{4}'",
+        "mdy": "'^\\s*[0-9]{1,2}/(1[3-9]|2[0-9]|3[01])/[0-9]{4}'",
+        "ampm": "'^\\s*[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}.*[0-9]\\s*[AaPp]\\.?[Mm]\\.?\\s*$'",
+        "slash": slash,
+    }
+    sums = ", ".join(" + ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, {rx}))"
+                                for c in cols) for rx in tests.values())
+    dmy, mdy, ampm, slashes = con.execute(f"SELECT {sums} FROM {table}").fetchall()[0]  # noqa: S608
+    if dmy or mdy:
+        return bool(dmy) and not mdy
+    return bool(slashes) and not ampm
 
 
 def stamp_sql(expr: str, tz: str, dayfirst: bool = False) -> str:
