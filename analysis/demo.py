@@ -62,7 +62,7 @@ FILE_KINDS: dict[str, FileKind] = {
                        "minutes after the send"),
     "google_els": FileKind("google_els", r"google.*(els|log_search)", "trace", "UTC",
                            "UTF-8, LF", "Google Email Log Search export, maplegrove.example.com"),
-    "google_bq": FileKind("google_bigquery", r"google.*bigquery", "trace", "UTC",
+    "google_bq": FileKind("google_bigquery_json", r"google.*bigquery", "trace", "UTC",
                           "UTF-8, LF", "Gmail logs in BigQuery (legacy daily_ tables) as JSONL, riverbend + "
                           "birchwood"),
     "msgtrk": FileKind("exchange_msgtrk", r"exchange.*(msgtrk|tracking)", "trace", "UTC",
@@ -238,6 +238,14 @@ def demo_files(out_dir: Path = DEMO_DIR) -> list[DemoFile]:
             for f in manifest["files"]]
 
 
+def _sniffed(path: Path) -> str | None:
+    """The format the registry's sniffers pick for path (None when none is confident)."""
+    from . import sources
+
+    best = sources.inspect([path])[0].best
+    return best.format if best else None
+
+
 def resolve_format(f: DemoFile) -> str | None:
     """The registered source that reads f: its intended name, else the best sniffer if that
     one belongs to the intended family; None while no such parser is registered."""
@@ -246,25 +254,37 @@ def resolve_format(f: DemoFile) -> str | None:
     if f.format in sources.REGISTRY:
         return f.format
     family = next((k.family for k in FILE_KINDS.values() if k.format == f.format), None)
-    best = sources.inspect([f.path])[0].best
-    if best and family and re.search(family, best.format):
-        return best.format
+    best = _sniffed(f.path)
+    if best and family and re.search(family, best):
+        return best
     return None
 
 
 def load_demo(store: Store, out_dir: Path = DEMO_DIR) -> list[LoadResult]:
-    """Load every demo file that a registered parser reads, each in its own time zone."""
+    """Load every demo file that a registered parser reads, each in its own time zone.
+
+    Files the sniffers recognise load together per time zone (one refresh of the derived
+    tables per group, not per file); any other file loads alone with its format forced.
+    """
     from .sources import ParseOptions
     from .store import LoadResult
 
-    results: list[LoadResult] = []
-    for f in demo_files(out_dir):
+    done: dict[str, list[LoadResult]] = {}
+    groups: dict[tuple[str, int | None], list[Path]] = {}
+    files = demo_files(out_dir)
+    for f in files:
         fmt = resolve_format(f)
         if fmt is None:
-            results.append(LoadResult(
+            done[f.path.name] = [LoadResult(
                 file=f.path.name, format=None, side=f.side, skipped=True, tz=f.tz,
-                notes={"message": f"not loaded: no parser for {f.format} is registered yet"}))
-            continue
-        opts = ParseOptions(tz=f.tz, year=f.year)
-        results.extend(store.load_files([f.path], format=fmt, opts=opts, origin="demo"))
-    return results
+                notes={"message": f"not loaded: no parser for {f.format} is registered yet"})]
+        elif _sniffed(f.path) == fmt:
+            groups.setdefault((f.tz, f.year), []).append(f.path)
+        else:
+            done[f.path.name] = store.load_files(
+                [f.path], format=fmt, opts=ParseOptions(tz=f.tz, year=f.year), origin="demo")
+    for (tz, year), paths in groups.items():
+        loaded = store.load_files(paths, opts=ParseOptions(tz=tz, year=year), origin="demo")
+        for path, result in zip(paths, loaded, strict=True):
+            done[path.name] = [result]
+    return [r for f in files for r in done[f.path.name]]

@@ -235,3 +235,26 @@ def test_load_demo_loads_what_parsers_exist_for() -> None:
                 assert r.tz == FILES[r.file]["tz"] and r.rows_rejected == 0
     finally:
         store.close()
+
+
+def test_journeys_match_the_ground_truth() -> None:
+    """Every file loaded: each journey's verdict is the one TRUTH.json gives it."""
+    missing = [f.format for f in demo.demo_files() if demo.resolve_format(f) is None]
+    if missing:
+        pytest.skip(f"parsers not registered yet: {', '.join(sorted(set(missing)))}")
+    truth = json.loads((DEMO_DIR / demo.TRUTH).read_text(encoding="utf-8"))
+    cols = truth["columns"]
+    want = {(r[cols.index("campaign")], r[cols.index("recipient")]): r[cols.index("verdict")]
+            for r in truth["rows"]}
+    store = Store(":memory:")
+    try:
+        demo.load_demo(store)
+        got = {(c, r): v for c, r, v in store.df(
+            "SELECT campaign, recipient, verdict FROM journeys").itertuples(index=False)}
+    finally:
+        store.close()
+    wrong = {k: (want.get(k), got.get(k)) for k in want.keys() | got.keys()
+             if want.get(k) != got.get(k)}
+    assert not wrong, f"{len(wrong)} journeys differ (truth, got): {list(wrong.items())[:10]}"
+    assert Counter(got.values()) == Counter(
+        {v: n for v, n in MANIFEST["expected"]["verdicts"].items() if n})
