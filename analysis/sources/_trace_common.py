@@ -171,8 +171,10 @@ def unquote_sql(field: str) -> str:
 
 
 def csv_ok_sql(fields: str, line: str) -> str:
-    """SQL: true when the split fields cover the whole line (no stray quote)."""
-    return f"(list_sum(list_transform({fields}, lambda f: length(f) + 1)) = length({line}) + 1)"
+    """SQL: true when the split fields cover the whole line and every quote is paired."""
+    return (f"(list_sum(list_transform({fields}, lambda f: length(f) + 1)) = length({line}) + 1 "
+            f"AND len(list_filter({fields}, lambda f: contains(f, '\"') AND NOT "
+            "regexp_full_match(f, '\"(?:[^\"]|\"\")*\"'))) = 0)")
 
 
 def raw_csv_sql(headers: list[str]) -> str:
