@@ -8,9 +8,8 @@ from pages._common import ensure_demo, get_store, sidebar
 
 st.set_page_config(page_title="Delivery Trace", page_icon="📬", layout="wide")
 
-store = get_store()
-ensure_demo(store)
-
+# st.navigation first: it tells Streamlit that this app routes its pages itself (see
+# pages/_common._leave_pages_directory_mode), before any page helper runs.
 nav = st.navigation(
     {
         "Analyse": [
@@ -25,5 +24,7 @@ nav = st.navigation(
         ],
     }
 )
+store = get_store()
+ensure_demo(store)
 sidebar(store)
 nav.run()

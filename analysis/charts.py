@@ -25,6 +25,13 @@ CATEGORY_COLORS = {
     "policy_or_configuration": "#9d755d", "connectivity": "#4c78a8",
     "throttling": "#72b7b2", "unknown": "#8c8c8c",
 }
+# Short display names for legends and axes; data values stay the category names.
+CATEGORY_LABELS = {
+    "invalid_address": "invalid address", "mailbox_unavailable": "mailbox unavailable",
+    "spam_or_reputation": "spam / reputation", "authentication": "authentication",
+    "policy_or_configuration": "policy / config", "connectivity": "connectivity",
+    "throttling": "throttling", "unknown": "unknown",
+}
 VERDICT_ORDER = ["delivered", "forwarded", "accepted_no_trace", "junk", "quarantined",
                  "dropped", "bounced_after_accept", "rejected", "expired", "deferred", "unknown"]
 VERDICT_COLORS = {
@@ -57,11 +64,16 @@ LABEL_WIDTH = 28  # longest domain label shown before it is shortened
 def _layout(fig: go.Figure, title: str | None, height: int, **kw: Any) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0, xanchor="left", y=1, yanchor="top",
                                  yref="container", pad=dict(t=8)) if title else None,
-                      height=height, margin=dict(l=10, r=10, t=80 if title else 30, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0,
-                                  title_text=""),
+                      height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.14, x=0,
+                                  title_text="", font=dict(size=11)),
                       hoverlabel=dict(namelength=-1), **kw)
     return fig
+
+
+def label(category: str) -> str:
+    """The short display name of a category."""
+    return CATEGORY_LABELS.get(category, str(category).replace("_", " "))
 
 
 def empty_figure(message: str = "Nothing to show", height: int = 300) -> go.Figure:
@@ -129,13 +141,13 @@ def chart_failures_by_code(df: pd.DataFrame, title: str | None = "Failures by SM
     for cat in _categories(d):
         part = d[d["category"] == cat]
         fig.add_bar(
-            x=part["code"], y=part["failures"], name=cat,
+            x=part["code"], y=part["failures"], name=label(cat),
             marker_color=CATEGORY_COLORS.get(cat, "#8c8c8c"),
             customdata=part[["smtp_code", "category", "enhanced_codes"]].to_numpy(),
             hovertemplate=("SMTP %{x} · %{customdata[1]}<br>%{y:,} failures"
                            "<br>enhanced codes: %{customdata[2]}<extra></extra>"))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=codes,
-                     title="SMTP reply code")
+                     title=None)
     fig.update_yaxes(title="failures")
     return _layout(fig, title, height, barmode="stack", clickmode="event+select")
 
@@ -158,14 +170,14 @@ def chart_failures_by_domain(df: pd.DataFrame,
     for cat in _categories(df):
         part = df[df["category"].fillna("unknown") == cat]
         fig.add_bar(
-            y=part["domain"], x=part["failures"], name=cat, orientation="h",
+            y=part["domain"], x=part["failures"], name=label(cat), orientation="h",
             marker_color=CATEGORY_COLORS.get(cat, "#8c8c8c"),
             customdata=part[["domain", "category"]].to_numpy(),
             hovertemplate="%{y} · %{customdata[1]}<br>%{x:,} failures<extra></extra>")
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=order,
                      autorange="reversed", title=None,
                      tickvals=order, ticktext=[_short(d) for d in order])
-    fig.update_xaxes(title="failures")
+    fig.update_xaxes(title=None)
     return _layout(fig, title, height, barmode="stack", clickmode="event+select")
 
 
@@ -190,12 +202,13 @@ def chart_domain_heatmap(df: pd.DataFrame, title: str | None = "Domain × catego
         colorbar=dict(title="failures"), zmin=0, hoverongaps=False,
         hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{z:,} failures<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(title=None, tickangle=0, tickvals=cols,
-                     ticktext=[c.replace("_", "<br>") for c in cols])
+    fig.update_xaxes(title=None, tickangle=-35, tickvals=cols,
+                     ticktext=[label(c) for c in cols])
     return _layout(fig, title, height)
 
 
-def chart_failures_over_time(df: pd.DataFrame, title: str | None = "Failures over time",
+def chart_failures_over_time(df: pd.DataFrame,
+                             title: str | None = "Failures over time (sent, UTC)",
                              height: int = 340) -> go.Figure:
     """Stacked bars per time bucket by category from `queries.failures_over_time`."""
     if df.empty:
@@ -204,12 +217,12 @@ def chart_failures_over_time(df: pd.DataFrame, title: str | None = "Failures ove
     fig = go.Figure()
     for cat in _categories(d):
         part = d[d["category"].fillna("unknown") == cat]
-        fig.add_bar(x=part["bucket"], y=part["failures"], name=cat,
+        fig.add_bar(x=part["bucket"], y=part["failures"], name=label(cat),
                     marker_color=CATEGORY_COLORS.get(cat, "#8c8c8c"),
                     customdata=part[["category"]].to_numpy(),
                     hovertemplate="%{x|%Y-%m-%d %H:%M} UTC · %{customdata[0]}"
                                   "<br>%{y:,} failures<extra></extra>")
-    fig.update_xaxes(title="sent (UTC)")
+    fig.update_xaxes(title=None)
     fig.update_yaxes(title="failures")
     return _layout(fig, title, height, barmode="stack")
 
@@ -225,7 +238,7 @@ def _duration(seconds: float | None) -> str:
     return f"{s / 3600:.1f} h"
 
 
-def chart_domain_incidents(df: pd.DataFrame, title: str | None = "When each domain failed",
+def chart_domain_incidents(df: pd.DataFrame, title: str | None = "When each domain failed (sent, UTC)",
                            top: int = 20, height: int | None = None) -> go.Figure:
     """Per domain a line from first to last failure, from `queries.domain_incidents`."""
     if df.empty:
@@ -246,9 +259,9 @@ def chart_domain_incidents(df: pd.DataFrame, title: str | None = "When each doma
             ys += [row.domain, row.domain, None]
         color = CATEGORY_COLORS.get(cat, "#8c8c8c")
         fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=8),
-                        name=cat, legendgroup=cat, hoverinfo="skip", showlegend=False)
+                        name=label(cat), legendgroup=cat, hoverinfo="skip", showlegend=False)
         fig.add_scatter(
-            x=part["first_failure"], y=part["domain"], mode="markers", name=cat,
+            x=part["first_failure"], y=part["domain"], mode="markers", name=label(cat),
             legendgroup=cat, marker=dict(color=color, size=11, line=dict(width=1)),
             customdata=part[["domain", "main_category", "failures", "deferred", "latency",
                              "last_failure"]].to_numpy(),
@@ -260,7 +273,7 @@ def chart_domain_incidents(df: pd.DataFrame, title: str | None = "When each doma
     order = list(d["domain"])
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=order,
                      autorange="reversed", title=None)
-    fig.update_xaxes(title="sent (UTC)")
+    fig.update_xaxes(title=None)
     return _layout(fig, title, height)
 
 
@@ -314,7 +327,7 @@ def _wrap(text: Any, width: int = 90, lines: int = 6) -> str:
     return "<br>".join(out) + ("…" if len(s) > width * lines else "")
 
 
-def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time order",
+def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time order (UTC)",
                    height: int | None = None) -> go.Figure:
     """One marker per ESP row / trace event, one lane per source and server (`queries.timeline`)."""
     if df.empty:
@@ -342,7 +355,9 @@ def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time
             hovertemplate="%{hovertext}<extra></extra>")
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=lanes,
                      autorange="reversed", title=None)
-    fig.update_xaxes(title="UTC")
+    first, last = d["event_time"].min(), d["event_time"].max()
+    pad = max((last - first) * 0.05, pd.Timedelta(seconds=30))  # one event: a readable axis
+    fig.update_xaxes(title=None, range=[first - pad, last + pad])
     return _layout(fig, title, height)
 
 

@@ -27,8 +27,31 @@ def _open_store(path: str) -> Store:
     return Store(path)
 
 
+def _leave_pages_directory_mode() -> None:
+    """Rerun through app.py when Streamlit ran a page file directly (first request a deep link).
+
+    A fresh server whose first request is e.g. /explorer?codes=550 finds a `pages/` folder,
+    runs pages/explorer.py on its own (Streamlit's v1 multipage mode: no app.py, no
+    st.navigation, no sidebar) and stays in that mode until st.navigation is called —
+    which app.py never gets to do. Streamlit's advice is to rename pages/ (streamlit/
+    streamlit#9624; the hybrid warning in commands/navigation.py); DESIGN.md fixes the
+    folder name, so switch the mode off and rerun, which keeps the URL and its page.
+    app.py calls st.navigation before any helper, so a normal run never gets here.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the v1 fallback
+        return
+    # Only on a session's first run: a rerun then loses no widget event. (AppTest resets the
+    # mode before every run and switches pages this way; its sessions already have state.)
+    if getattr(PagesManager, "uses_pages_directory", False) and len(st.session_state) == 0:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def get_store() -> Store:
     """The workspace of this app process (one connection, shared by every session)."""
+    _leave_pages_directory_mode()
     return _open_store(settings.workspace_path(os.environ.get(settings.ENV_WORKSPACE)))
 
 

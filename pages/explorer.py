@@ -15,6 +15,7 @@ ANY = "any"
 SEVERITY = {ANY: None, "hard (permanent)": "hard", "soft (temporary)": "soft"}
 SUPPRESS = {ANY: None, "should leave the list": True, "keep on the list": False}
 PAGE_SIZES = [50, 100, 250, 500]
+MAX_OPTIONS = 2000  # a list longer than this is typed, not scrolled (domains accept any text)
 # Filters field -> (widget key, filter_options column)
 MULTI = {
     "codes": ("explorer_codes", "failure_code"),
@@ -84,9 +85,10 @@ with st.expander("Filters", expanded=True):
     chosen: dict[str, tuple] = {}
     for i, (name, (key, column)) in enumerate(MULTI.items()):
         # Keep values from a shared link even when this workspace has none of them.
-        values = list(dict.fromkeys(list(options[column]) + list(st.session_state.get(key, []))))
-        picked = cols[i % 4].multiselect(labels[name], values, key=key,
-                                         placeholder="any")
+        values = list(dict.fromkeys(list(options[column])[:MAX_OPTIONS]
+                                    + list(st.session_state.get(key, []))))
+        picked = cols[i % 4].multiselect(labels[name], values, key=key, placeholder="any",
+                                         accept_new_options=name == "domains")
         chosen[name] = tuple(int(v) for v in picked) if name == "codes" else tuple(picked)
     since = cols[3].date_input("Sent on or after", key="explorer_since", format="YYYY-MM-DD")
     cols = st.columns(4)

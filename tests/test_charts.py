@@ -19,8 +19,8 @@ BY_DOMAIN = pd.DataFrame({"domain": ["a.example", "b.example", "other", "a.examp
 
 def test_failures_by_code_stacks_categories_with_enhanced_codes_on_hover() -> None:
     fig = charts.chart_failures_by_code(BY_CODE)
-    assert [t.name for t in fig.data] == ["invalid_address", "mailbox_unavailable",
-                                          "authentication"]  # CATEGORY_ORDER
+    assert [t.name for t in fig.data] == ["invalid address", "mailbox unavailable",
+                                          "authentication"]  # CATEGORY_ORDER, short labels
     assert fig.layout.barmode == "stack"
     inv = fig.data[0]
     assert list(inv.x) == ["550"] and list(inv.y) == [3]

@@ -157,7 +157,7 @@ def test_overview_tiles_and_charts_on_the_story(story: Path) -> None:
     titles = [s["layout"].get("title", {}).get("text") for s in specs]
     for title in ("Delivery funnel", "Verdicts", "Failures by SMTP code",
                   "Failures by recipient domain", "Domain × category", "Category → reason → code",
-                  "Failures over time", "When each domain failed"):
+                  "Failures over time (sent, UTC)", "When each domain failed (sent, UTC)"):
         assert title in titles, titles
     by_code = specs[titles.index("Failures by SMTP code")]
     bars = {(str(x), t["name"]): y for t in by_code["data"]
