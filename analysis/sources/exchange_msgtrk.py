@@ -13,7 +13,7 @@ import duckdb
 from ..errors import InputError
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
-from ._tabular import normalise_header
+from ._tabular import normalise_header, sql_str
 from ._trace_common import csv_fields_sql, csv_ok_sql, read_lines, unquote_sql
 from ._tracking import FIELDS, REQUIRED, tracking_result
 
@@ -23,6 +23,74 @@ def _fields_line(text: str) -> str | None:
         if line.lower().startswith("#fields:"):
             return line
     return None
+
+
+def _line_base(lines: str, segments: list[tuple[int, dict[str, int], int]]) -> str:
+    """SQL splitting every data line with a CSV regex (any number of `#Fields:` lines)."""
+    def field(name: str) -> str:
+        whens = " ".join(f"WHEN {ln} THEN {unquote_sql(f'_f[{ix[name]}]')}"
+                         for ln, ix, _ in segments if name in ix)
+        return f"nullif(trim(CASE _seg {whens} END), '')"
+
+    present = set().union(*(set(ix) for _, ix, _ in segments))
+    n_fields = "CASE _seg " + " ".join(f"WHEN {ln} THEN {n}" for ln, _, n in segments) + " END"
+    return (
+        f"SELECT line_no AS row_no, line AS raw, CASE "
+        "WHEN _seg IS NULL THEN 'data line before the #Fields: header' "
+        f"WHEN NOT {csv_ok_sql('_f', 'line')} THEN 'malformed CSV quoting' "
+        f"WHEN len(_f) <> {n_fields} THEN 'expected ' || ({n_fields}) || ' fields (#Fields: "
+        "line ' || _seg || '), found ' || len(_f) END AS _pre_error, "
+        + ", ".join(f"{field(n)} AS {n}" for n in sorted(present))
+        + f" FROM (SELECT *, {csv_fields_sql('line')} AS _f FROM (SELECT *, max(CASE WHEN "
+        "lower(line) LIKE '#fields:%' THEN line_no END) OVER (ORDER BY line_no ROWS BETWEEN "
+        f"UNBOUNDED PRECEDING AND CURRENT ROW) AS _seg FROM {lines}) "
+        "WHERE line NOT LIKE '#%' AND trim(line) <> '')"
+    )
+
+
+def _fast_base(src: SourceFile, con: duckdb.DuckDBPyConnection, lines: str,
+               segment: tuple[int, dict[str, int], int], tag: str) -> str | None:
+    """SQL over DuckDB's own CSV reader, for the usual file: one header block on top.
+
+    Used only when it provably maps record k to physical line `#Fields: line + k` (no
+    later `#` or blank lines, no rejects, same count, each record's first field starting
+    its line); otherwise None and the line-by-line split takes over (it names bad lines).
+    """
+    fields_line, index, width = segment
+    shape = con.execute(
+        f"SELECT count(*) FILTER (WHERE line_no > {fields_line} AND trim(line) <> ''), "  # noqa: S608
+        f"count(*) FILTER (WHERE line_no > {fields_line} AND (line LIKE '#%' OR (trim(line) = '' "
+        f"AND line_no < (SELECT max(line_no) FROM {lines} WHERE trim(line) <> '')))) "
+        f"FROM {lines}").fetchall()[0]
+    if shape[1] or not shape[0]:
+        return None
+    path = str(src.utf8_path())
+    if any(c in path for c in "*?[{"):
+        return None
+    cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, width + 1)) + "}"
+    table, rej = f"_msgcsv_{tag}", f"_msgrej_{tag}"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, row_number() OVER () AS _k "  # noqa: S608
+            f"FROM read_csv({sql_str(path)}, auto_detect=false, header=false, skip={fields_line}, "
+            f"columns={cols}, delim=',', quote='\"', escape='\"', max_line_size=20000000, "
+            f"store_rejects=true, rejects_table={sql_str(rej)}, "
+            f"rejects_scan={sql_str(rej + '_scan')})")
+        n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchall()[0][0]  # noqa: S608
+    except duckdb.Error:
+        return None
+    first = f"c{index['time']}"
+    ok = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE starts_with(l.line, coalesce(t.{first}, '')) "  # noqa: S608
+        f"OR starts_with(l.line, '\"')) FROM {table} t LEFT JOIN {lines} l "
+        f"ON l.line_no = t._k + {fields_line}").fetchall()[0]
+    if n_rej or ok[0] != shape[0] or ok[1] != ok[0]:
+        return None
+    return (
+        f"SELECT t._k + {fields_line} AS row_no, l.line AS raw, NULL::VARCHAR AS _pre_error, "
+        + ", ".join(f"nullif(trim(t.c{i}), '') AS {name}" for name, i in sorted(index.items()))
+        + f" FROM {table} t JOIN {lines} l ON l.line_no = t._k + {fields_line}"
+    )
 
 
 @register
@@ -73,24 +141,11 @@ class ExchangeMsgtrk:
             segments.append((line_no, index, len(names)))
         present = set().union(*(set(ix) for _, ix, _ in segments))
 
-        def field(name: str) -> str:
-            whens = " ".join(f"WHEN {ln} THEN {unquote_sql(f'_f[{ix[name]}]')}"
-                             for ln, ix, _ in segments if name in ix)
-            return f"nullif(trim(CASE _seg {whens} END), '')"
-
-        n_fields = "CASE _seg " + " ".join(f"WHEN {ln} THEN {n}" for ln, _, n in segments) + " END"
-        base = (
-            f"SELECT line_no AS row_no, line AS raw, CASE "
-            "WHEN _seg IS NULL THEN 'data line before the #Fields: header' "
-            f"WHEN NOT {csv_ok_sql('_f', 'line')} THEN 'malformed CSV quoting' "
-            f"WHEN len(_f) <> {n_fields} THEN 'expected ' || ({n_fields}) || ' fields (#Fields: "
-            "line ' || _seg || '), found ' || len(_f) END AS _pre_error, "
-            + ", ".join(f"{field(n)} AS {n}" for n in sorted(present))
-            + f" FROM (SELECT *, {csv_fields_sql('line')} AS _f FROM (SELECT *, max(CASE WHEN "
-            "lower(line) LIKE '#fields:%' THEN line_no END) OVER (ORDER BY line_no ROWS BETWEEN "
-            f"UNBOUNDED PRECEDING AND CURRENT ROW) AS _seg FROM {lines}) "
-            "WHERE line NOT LIKE '#%' AND trim(line) <> '')"
-        )
+        base = None
+        if len(segments) == 1:
+            base = _fast_base(src, con, lines, segments[0], tag)
+        if base is None:
+            base = _line_base(lines, segments)
         counts = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE line LIKE '#%'), "  # noqa: S608
             f"count(*) FILTER (WHERE trim(line) = '') FROM {lines}").fetchall()[0]
