@@ -98,6 +98,16 @@ def test_els_with_local_times_uses_the_given_zone(store: Store, tmp_path: Path) 
     assert t.isoformat() == "2025-11-04T17:00:08+00:00"  # 09:00:08 PST
 
 
+def test_els_resaved_by_excel_with_semicolons(store: Store, tmp_path: Path) -> None:
+    """Excel in some locales re-saves with `;` and a BOM (google_workspace.md 1.2)."""
+    base = check_case(store, CASES[0], sample(ELS))
+    rows = list(csv.reader(sample(ELS).open(encoding="utf-8", newline="")))
+    path = tmp_path / "els-semicolon.csv"
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, delimiter=";", lineterminator="\r\n").writerows(rows)
+    same_result(store, CASES[0], path, base.import_id)
+
+
 def test_els_missing_column_and_bad_date(store: Store, tmp_path: Path) -> None:
     def drop_recipient(rows: list[list[str]]) -> None:
         i = rows[0].index("Recipient address")

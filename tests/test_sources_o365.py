@@ -3,7 +3,9 @@ historical summary and extended reports. Expected values: samples/STORY.md."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from tests.trace_harness import (
     best_format,
     check_case,
     decode,
+    events,
     load,
     same_result,
     sample,
@@ -203,3 +206,20 @@ def test_exo_cmdlet_output_is_utc_whatever_zone_is_chosen(store: Store) -> None:
     assert r.tz == "UTC"
     t = store.df("SELECT min(event_time) AS t FROM trace_events")["t"].iloc[0]
     assert t.isoformat() == "2025-11-04T09:00:03+00:00"
+
+
+def test_get_messagetracev2_shape_from_powershell_7(store: Store, tmp_path: Path) -> None:
+    """V2 property set (office365.md section 5), UTF-8 without BOM, quotes only as needed."""
+    rows = list(csv.reader(io.StringIO(decode(sample("office365/get-messagetrace_export.csv")))))
+    keep = ["Received", "SenderAddress", "RecipientAddress", "Subject", "Status", "ToIP",
+            "FromIP", "Size", "MessageId", "MessageTraceId"]
+    idx = [rows[0].index(c) for c in keep]
+    path = tmp_path / "v2.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows([[r[i] for i in idx] for r in rows])
+    assert best_format(path) == "o365_messagetrace"
+    (r,) = load(store, path)
+    assert (r.rows_loaded, r.rows_rejected) == (9, 0)
+    assert events(store, r.import_id) == CASES[1].events
+    m01 = store.df(f"SELECT * FROM trace_events WHERE message_id = '{M01_ID}'").iloc[0]
+    assert (m01["network_id"], m01["server"]) == ("a7f8f7d6-2ac4-b4b2-14b9-08de1b262ff4", None)
