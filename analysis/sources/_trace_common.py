@@ -108,13 +108,11 @@ def read_ps_csv(src: SourceFile, con: duckdb.DuckDBPyConnection) -> Table:
 
 
 def day_first(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> bool:
-    """True when slash dates in these columns are day/month (en-GB), not month/day (en-US).
-
-    PowerShell formats dates with the exporting machine's culture (office365.md
-    section 4). A first number above 12 proves day/month, a second one month/day;
-    when every date is ambiguous (`4/11/2025`), a 24-hour clock means a day-first
-    culture (en-US always writes AM/PM).
-    """
+    """True when slash dates in these columns are day/month (en-GB), not month/day (en-US)."""
+    # PowerShell formats dates with the exporting machine's culture (office365.md
+    # section 4). A first number above 12 proves day/month, a second one month/day;
+    # when every date is ambiguous (`4/11/2025`), a 24-hour clock means a day-first
+    # culture (en-US always writes AM/PM).
     cols = [c for c in cols if c]
     if not cols:
         return False
@@ -193,22 +191,18 @@ def addr_list_sql(addresses: str, seps: str = ";") -> str:
 
 
 def status_list_sql(statuses: str) -> str:
-    """SQL: the LIST of per-recipient statuses of a tracking-log `recipient-status` field.
-
-    A status may itself contain ';' (`550 5.1.1 RESOLVER.ADR.RecipNotFound; not found`),
-    so the field is split only before a reply code or To/Cc/Bcc
-    (exchange_onprem.md section 1.4: statuses are `;`-separated, same order as addresses).
-    """
+    """SQL: the LIST of per-recipient statuses of a tracking-log `recipient-status` field."""
+    # exchange_onprem.md 1.4: statuses are `;`-separated in the order of the addresses,
+    # but one may itself contain ';' (`550 5.1.1 RESOLVER.ADR.RecipNotFound; not found`),
+    # so the field is split only before a reply code or To/Cc/Bcc.
     return (f"string_split(regexp_replace(coalesce({statuses}, ''), "
             "';\\s*([2-5][0-9][0-9][ -]|(?:To|Cc|Bcc)\\b)', chr(31) || '\\1', 'g'), chr(31))")
 
 
 def pair_sql(addrs: str, stats: str, status: str) -> str:
-    """SQL: LIST of STRUCT(recipient, status), one per address, statuses paired by position.
-
-    When the counts differ each recipient keeps the whole status text; no address gives
-    one element with a NULL recipient (the row is kept, never dropped).
-    """
+    """SQL: LIST of STRUCT(recipient, status), one per address, statuses paired by position."""
+    # When the counts differ each recipient keeps the whole status text; no address
+    # gives one element with a NULL recipient (the row is kept, never dropped).
     return (
         f"CASE WHEN len({addrs}) = 0 THEN [{{'recipient': NULL::VARCHAR, 'status': {status}}}] "
         f"ELSE list_transform(generate_series(1, len({addrs})), lambda i: {{'recipient': "
@@ -218,12 +212,10 @@ def pair_sql(addrs: str, stats: str, status: str) -> str:
 
 
 def agent_event_sql(custom: str) -> str:
-    """SQL: the verdict an AGENTINFO row's custom data carries, else NULL.
-
-    office365.md section 7.3: spam filter `DI=SJ` junk folder, `SQ` quarantined, `SD`
-    deleted, `SB` sender blocked; malware agent `action=s` deleted, `b`/`ni`/`ne`
-    blocked or rejected, `d` deferred.
-    """
+    """SQL: the verdict an AGENTINFO row's custom data carries, else NULL."""
+    # office365.md section 7.3: spam filter `DI=SJ` junk folder, `SQ` quarantined, `SD`
+    # deleted, `SB` sender blocked; malware agent `action=s` deleted, `b`/`ni`/`ne`
+    # blocked or rejected, `d` deferred.
     c = f"coalesce({custom}, '')"
     sfa = f"regexp_extract({c}, 'S:SFA=[^;]*[|]DI=([A-Z]+)', 1)"
     ama = f"regexp_extract({c}, 'S:AMA=[^;]*[|]action=([a-z]+)', 1)"
@@ -250,12 +242,10 @@ def empty_rejected() -> pd.DataFrame:
 def finish(con: duckdb.DuckDBPyConnection, staged: str, rows_sql: str, *,
            extra_rejected: pd.DataFrame | None = None, rows_read: int | None = None,
            tz: str | None, notes: dict[str, Any] | None = None) -> ParseResult:
-    """ParseResult from a staged table with `_error`/`raw`: `rows_sql` selects the good rows.
-
-    Rows whose `_error` is set become Rejected (row_no, raw, error); `extra_rejected`
-    (the CSV reader's own rejects) is added. `rows_read` is left to the store when a
-    record expands into one row per recipient.
-    """
+    """ParseResult from a staged table with `_error`/`raw`: `rows_sql` selects the good rows."""
+    # Rows whose `_error` is set become Rejected (row_no, raw, error), plus the CSV
+    # reader's own rejects. `rows_read` is left to the store (loaded + rejected) when a
+    # record expands into one row per recipient.
     rejected = con.execute(
         f"SELECT row_no, raw, _error AS error FROM {staged} "  # noqa: S608
         "WHERE _error IS NOT NULL ORDER BY row_no").df()
@@ -268,10 +258,8 @@ def finish(con: duckdb.DuckDBPyConnection, staged: str, rows_sql: str, *,
 def stage_table(con: duckdb.DuckDBPyConnection, table: Table, tag: str,
                 exprs: dict[str, str], *, time_text: str, time_sql: str, label: str,
                 example: str) -> str:
-    """Temp table of canonical columns (`exprs`: name -> SQL over `table`) + raw + _error.
-
-    A row is in error when its date is missing or unreadable; everything else loads.
-    """
+    """Temp table of canonical columns (`exprs`: name -> SQL over `table`) + raw + _error."""
+    # A row is in error when its date is missing or unreadable; everything else loads.
     staged = f"_st_{tag}"
     cols = ", ".join(f"({sql}) AS {q(name)}" for name, sql in exprs.items())
     con.execute(

@@ -76,12 +76,10 @@ def tracking_result(con: duckdb.DuckDBPyConnection, base_sql: str, tag: str, *, 
                     dayfirst: bool = False, result_tz: str | None, present: set[str],
                     extra_rejected: pd.DataFrame | None = None,
                     notes: dict[str, Any] | None = None) -> ParseResult:
-    """Rows of `base_sql` (row_no, raw, _pre_error and the FIELDS as text) as trace events.
-
-    One row per recipient (recipient-address is a `;` list paired with recipient-status);
-    an AGENTINFO `DI=SJ` makes the AGENTINFO row and the DELIVER rows of the same message
-    and recipient in this file `junk` (office365.md section 9).
-    """
+    """Rows of `base_sql` (row_no, raw, _pre_error and the FIELDS as text) as trace events."""
+    # One row per recipient (recipient-address is a `;` list paired with recipient-status);
+    # an AGENTINFO `DI=SJ` makes the AGENTINFO row and the DELIVER rows of the same message
+    # and recipient in this file `junk` (office365.md section 9).
     def f(name: str) -> str:
         return f"b.{name}" if name in present else "NULL::VARCHAR"
 

@@ -50,12 +50,10 @@ def _line_base(lines: str, segments: list[tuple[int, dict[str, int], int]]) -> s
 
 def _fast_base(src: SourceFile, con: duckdb.DuckDBPyConnection, lines: str,
                segment: tuple[int, dict[str, int], int], tag: str) -> str | None:
-    """SQL over DuckDB's own CSV reader, for the usual file: one header block on top.
-
-    Used only when it provably maps record k to physical line `#Fields: line + k` (no
-    later `#` or blank lines, no rejects, same count, each record's first field starting
-    its line); otherwise None and the line-by-line split takes over (it names bad lines).
-    """
+    """SQL over DuckDB's own CSV reader, for the usual file: one header block on top."""
+    # Used only when it provably maps record k to physical line `#Fields: line + k` (no
+    # later `#` or blank lines, no rejects, same count, each record's first field starting
+    # its line); otherwise None and the line-by-line split takes over (it names bad lines).
     fields_line, index, width = segment
     shape = con.execute(
         f"SELECT count(*) FILTER (WHERE line_no > {fields_line} AND trim(line) <> ''), "  # noqa: S608

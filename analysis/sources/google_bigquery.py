@@ -10,6 +10,7 @@ under `gmail.`, time in `time_usec`). Times are epoch microseconds (UTC). One ro
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
@@ -84,8 +85,8 @@ def _time_sql(usec: str) -> str:
             f"ELSE {timestamp_sql(rendered, 'UTC')} END")
 
 
-def _result(con: duckdb.DuckDBPyConnection, base_sql: str, tag: str, extra_rejected,
-            notes: dict) -> ParseResult:
+def _result(con: duckdb.DuckDBPyConnection, base_sql: str, tag: str,
+            extra_rejected: pd.DataFrame | None, notes: dict[str, int]) -> ParseResult:
     """Stage `base_sql` (row_no, raw, _pre_error, _usec, ..., _dests) and explode destinations."""
     staged = f"_bq_{tag}"
     con.execute(
