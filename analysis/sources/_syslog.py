@@ -22,12 +22,13 @@ MONTHS_SQL = "[" + ", ".join(sql_str(m) for m in MONTHS) + "]"
 # posix.md section 0: traditional `Nov  4 10:00:17` (space-padded, rsyslog) or `Nov 04`
 # (postlogd, journalctl -o short); RFC 3339 `2025-11-04T10:00:29.812345+01:00` or
 # journalctl short-iso `+0100`. Then host, program (may hold `/`), optional [pid], `: `.
-SYSLOG_RE = (
-    r"^(?:([A-Z][a-z]{2}) +([0-9]{1,2}) ([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-9]+)?"
-    r"|([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
-    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)) (\S+) ([^\[:\s]+)(?:\[([0-9]+)\])?: ?(.*)$"
-)
-SYSLOG_FIELDS = ["mon", "day", "hms", "iso", "host", "prog", "pid", "msg"]
+# Without capture groups: DuckDB extracts one group cheaply but pays per extra group, so
+# the fields are cut out of the matched prefix with substr (fixed positions).
+STAMP_RE = (r"(?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
+            r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+            r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)")
+PREFIX_RE = STAMP_RE + r" \S+ [^\[:\s]+(?:\[[0-9]+\])?: ?"
+SYSLOG_RE = "^" + PREFIX_RE + "(.*)$"  # for sniffing in Python (group 1 = message)
 
 # How many unknown lines to show in the import notes.
 EXAMPLES = 10
@@ -76,25 +77,36 @@ def _has_cr(path: str) -> bool:
     return False
 
 
-def split_syslog(con: duckdb.DuckDBPyConnection, lines: str, out: str) -> None:
-    """TEMP TABLE `out`: each line's prefix fields, month number and New-Year offset.
+def split_syslog(con: duckdb.DuckDBPyConnection, lines: str, out: str,
+                 qid_re: str | None = None) -> None:
+    """TEMP TABLE `out`: row_no, line, stamp fields, host, prog, moff, qid, yoff.
 
+    The message is `substr(line, moff)`; with `qid_re` (an alternation without groups)
+    `qid` is the queue ID that starts it (`QID: ...`) and `rest` starts at `qoff`.
     `yoff` counts the year boundaries crossed before a traditional stamp: a month more
     than six below the previous stamped line's month is the next year, one more than
     six above it (a late December line after January ones) steps back (posix.md s. 0).
     """
-    names = "[" + ", ".join(sql_str(f) for f in SYSLOG_FIELDS) + "]"
+    qid = (f"nullif(regexp_extract(substr(line, moff, 40), {sql_str('^(' + qid_re + '): ')}, 1), '')"
+           if qid_re else "NULL::VARCHAR")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608 - our identifiers
-        f"WITH p AS (SELECT row_no, line, regexp_extract(line, {sql_str(SYSLOG_RE)}, {names}) AS s "
+        f"WITH p AS (SELECT row_no, line, regexp_extract(line, {sql_str('^' + PREFIX_RE)}) AS pfx "
         f"FROM {lines}), "
-        f"q AS (SELECT row_no, line, list_position({MONTHS_SQL}, nullif(s.mon, '')) AS mon, "
-        f"TRY_CAST(nullif(s.day, '') AS INTEGER) AS day, nullif(s.hms, '') AS hms, "
-        f"nullif(s.iso, '') AS iso, nullif(s.host, '') AS host, nullif(s.prog, '') AS prog, "
-        f"CASE WHEN s.host <> '' THEN s.msg END AS msg FROM p) "
-        f"SELECT * EXCLUDE (pm), CASE WHEN mon IS NOT NULL THEN sum(CASE WHEN mon < pm - 6 THEN 1 "
+        f"q AS (SELECT *, pfx <> '' AND substr(pfx, 4, 1) = ' ' AS trad FROM p), "
+        f"r AS (SELECT *, CASE WHEN pfx = '' THEN NULL WHEN trad THEN substr(pfx, 17) "
+        f"ELSE substr(pfx, strpos(pfx, ' ') + 1) END AS hp FROM q), "
+        f"s AS (SELECT row_no, line, "
+        f"CASE WHEN trad THEN list_position({MONTHS_SQL}, substr(pfx, 1, 3)) END AS mon, "
+        f"CASE WHEN trad THEN TRY_CAST(trim(substr(pfx, 5, 2)) AS INTEGER) END AS day, "
+        f"CASE WHEN trad THEN substr(pfx, 8, 8) END AS hms, "
+        f"CASE WHEN pfx <> '' AND NOT trad THEN substr(pfx, 1, strpos(pfx, ' ') - 1) END AS iso, "
+        f"substr(hp, 1, strpos(hp, ' ') - 1) AS host, "
+        f"regexp_extract(hp, ' ([^\\[:]+)', 1) AS prog, "
+        f"CASE WHEN pfx <> '' THEN length(pfx) + 1 END AS moff FROM r) "
+        f"SELECT * EXCLUDE (pm), {qid} AS qid, CASE WHEN mon IS NOT NULL THEN sum(CASE WHEN mon < pm - 6 THEN 1 "
         f"WHEN mon > pm + 6 THEN -1 ELSE 0 END) OVER (ORDER BY row_no) END AS yoff "
-        f"FROM (SELECT *, lag(mon IGNORE NULLS) OVER (ORDER BY row_no) AS pm FROM q)")
+        f"FROM (SELECT *, lag(mon IGNORE NULLS) OVER (ORDER BY row_no) AS pm FROM s)")
 
 
 def event_time_sql(tz: str, year: int | None, t: str = "") -> str:
@@ -253,11 +265,12 @@ def sniff_programs(text: str, programs: str) -> float:
         lines = lines[:-1]  # the head may cut the last line
     if not lines:
         return 0.0
-    prefix = re.compile(SYSLOG_RE)
+    prefix = re.compile("^" + PREFIX_RE)
     prog_re = re.compile(programs)
     matches = [prefix.match(ln) for ln in lines]
     syslog = [m for m in matches if m]
-    ours = [m for m in syslog if prog_re.match(m.group(6))]
+    progs = [re.match("^" + STAMP_RE + r" \S+ ([^\[:\s]+)", m.group(0)) for m in syslog]
+    ours = [p for p in progs if p and prog_re.match(p.group(1))]
     if not ours or len(syslog) < 0.5 * len(lines):
         return 0.0
     return round(0.6 + 0.35 * len(ours) / len(syslog), 3)
@@ -282,8 +295,8 @@ def finish(con: duckdb.DuckDBPyConnection, src: SourceFile, fmt: str, t: Tables,
     """Stamp the events, fill IDs from earlier imports, reject what is broken, count lines."""
     final = f"{t.events}_f"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {final} AS SELECT e.*, "  # noqa: S608
-        f"{event_time_sql(tz, year.year, 'p.')} AS event_time "
+        f"CREATE OR REPLACE TEMP TABLE {final} AS SELECT e.* EXCLUDE (raw), "  # noqa: S608
+        f"coalesce(e.raw, p.line) AS raw, {event_time_sql(tz, year.year, 'p.')} AS event_time "
         f"FROM {t.events} e JOIN {t.parsed} p USING (row_no)")
     con.execute(f"DROP TABLE {t.events}")
     _prefill_from_workspace(con, final, fmt)
@@ -291,8 +304,8 @@ def finish(con: duckdb.DuckDBPyConnection, src: SourceFile, fmt: str, t: Tables,
               **broken}
     cases = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in errors.items())
     rejected = con.execute(
-        f"SELECT row_no, line AS raw, CASE kind {cases} END AS error FROM {t.kinds} "  # noqa: S608
-        f"WHERE kind IN ({', '.join(sql_str(k) for k in errors)}) "
+        f"SELECT row_no, p.line AS raw, CASE kind {cases} END AS error FROM {t.kinds} "  # noqa: S608
+        f"JOIN {t.parsed} p USING (row_no) WHERE kind IN ({', '.join(sql_str(k) for k in errors)}) "
         f"UNION ALL SELECT row_no, raw, 'unreadable time stamp (no such date?)' FROM {final} "
         f"WHERE event_time IS NULL ORDER BY row_no").df()
     counts = dict(con.execute(f"SELECT kind, count(*) FROM {t.kinds} GROUP BY kind").fetchall())  # noqa: S608
@@ -318,7 +331,8 @@ def finish(con: duckdb.DuckDBPyConnection, src: SourceFile, fmt: str, t: Tables,
     if n["other_daemon"]:
         notes["skipped_programs"] = program_counts(con, t.kinds, "kind = 'other_daemon'")
     if n["unknown"]:
-        notes["unknown_examples"] = examples(con, t.kinds, "kind = 'unknown'")
+        notes["unknown_examples"] = examples(
+            con, f"{t.kinds} JOIN {t.parsed} USING (row_no)", "kind = 'unknown'")
     for table in (t.lines, t.parsed, t.kinds):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     rows = con.sql(f"SELECT * FROM {final} WHERE event_time IS NOT NULL ORDER BY row_no")  # noqa: S608

@@ -30,9 +30,12 @@ from ._tabular import sql_str, valid_tz
 # optional [pid] (log selector +pid).
 MAINLOG_RE = (r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?)"
               r"(?: ([+-][0-9]{4}))?(?: \[[0-9]+\])? (.*)$")
+MAINLOG_PREFIX_RE = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?"
+                     r"(?: [+-][0-9]{4})?(?: \[[0-9]+\])? ")
 PROGRAMS = r"^exim[0-9]*$"
 # posix.md 3.1: 6-11-4 (Exim >= 4.97) or 6-6-2 base-62 ids.
-ID_RE = r"^([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (.*)$"
+XID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}"
+ID_RE = r"^(" + XID + r") (.*)$"
 FLAG_RE = r"^(<=|\(=|=>|->|>>|\*>|\*\*|==) (.*)$"
 HOST_RE = r"\bH=(\S+(?: \([^)]*\))? \[[^\]]+\](?::[0-9]+)?|\([^)]*\) \[[^\]]+\](?::[0-9]+)?)"
 ADDR_RE = r"^(\S+)(?: \(([^)]*)\))?(?: <([^>]*)>)?"
@@ -87,6 +90,7 @@ class EximLog:
         read_lines(src, con, lines)
         mainlog = _is_mainlog(src.text_head)
         (_split_mainlog if mainlog else split_syslog)(con, lines, parsed)
+        con.execute(f"DROP TABLE {lines}")
         _classify(con, parsed, m)
         if mainlog:
             year = YearChoice(None, "not needed (every time stamp carries its year)")
@@ -106,33 +110,41 @@ def _split_mainlog(con: duckdb.DuckDBPyConnection, lines: str, out: str) -> None
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
         f"SELECT row_no, line, NULL::INTEGER AS mon, NULL::INTEGER AS day, NULL::VARCHAR AS hms, "
-        f"CASE WHEN s.d <> '' THEN s.d || 'T' || s.t || s.z END AS iso, NULL::VARCHAR AS host, "
-        f"CASE WHEN s.d <> '' THEN 'exim' END AS prog, CASE WHEN s.d <> '' THEN s.msg END AS msg, "
-        f"NULL::BIGINT AS yoff FROM (SELECT row_no, line, regexp_extract(line, {_s(MAINLOG_RE)}, "
-        f"['d', 't', 'z', 'msg']) AS s FROM {lines})")
+        f"CASE WHEN pfx <> '' THEN regexp_replace(trim(pfx), '^(\\S+) (\\S+)(?: ([+-][0-9]{{4}}))?"
+        f"(?: \\[[0-9]+\\])?$', '\\1T\\2\\3') END AS iso, NULL::VARCHAR AS host, "
+        f"CASE WHEN pfx <> '' THEN 'exim' END AS prog, "
+        f"CASE WHEN pfx <> '' THEN length(pfx) + 1 END AS moff, NULL::VARCHAR AS qid, "
+        f"NULL::BIGINT AS yoff FROM (SELECT row_no, line, "
+        f"regexp_extract(line, {_s(MAINLOG_PREFIX_RE)}) AS pfx FROM {lines})")
 
 
 def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
     """TEMP TABLE `out`: every line's kind and the fields of its kind."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
-        f"WITH q AS (SELECT *, regexp_extract(msg, {_s(ID_RE)}, ['xid', 'rest']) AS q "
+        f"WITH q AS (SELECT row_no, host, prog, line, moff, "
+        f"nullif(regexp_extract(substr(line, moff, 40), {_s('^(' + XID + ') ')}, 1), '') AS xid "
         f"FROM {parsed}), "
-        f"k AS (SELECT row_no, line, host, prog, nullif(q.xid, '') AS xid, "
-        f"CASE WHEN q.xid = '' THEN msg ELSE q.rest END AS rest, "
-        f"CASE WHEN msg IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
+        f"r AS (SELECT *, CASE WHEN xid IS NOT NULL THEN substr(line, moff + length(xid) + 1) "
+        f"ELSE substr(line, moff) END AS rest FROM q), "
+        f"k AS (SELECT row_no, host, prog, xid, rest, "
+        f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
         f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
-        f"WHEN q.xid <> '' AND regexp_matches(q.rest, {_s(FLAG_RE)}) THEN 'flag' "
-        f"WHEN q.xid <> '' AND regexp_matches(q.rest, {_s(DATA_REJECT_RE)}) THEN 'data_reject' "
-        f"WHEN q.xid <> '' AND regexp_matches(q.rest, {_s(CONTEXT_RE)}) THEN 'context' "
-        f"WHEN q.xid = '' AND regexp_matches(msg, {_s(RCPT_REJECT_RE)}) THEN 'rcpt_reject' "
-        f"WHEN q.xid = '' AND regexp_matches(msg, {_s(SESSION_RE)}) THEN 'session' "
-        f"ELSE 'unknown' END AS kind FROM q) "
-        f"SELECT *, CASE WHEN kind = 'flag' THEN regexp_extract(rest, {_s(FLAG_RE)}, "
+        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {_s(FLAG_RE)}) THEN 'flag' "
+        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {_s(DATA_REJECT_RE)}) THEN 'data_reject' "
+        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {_s(CONTEXT_RE)}) THEN 'context' "
+        f"WHEN xid IS NULL AND regexp_matches(rest, {_s(RCPT_REJECT_RE)}) THEN 'rcpt_reject' "
+        f"WHEN xid IS NULL AND regexp_matches(rest, {_s(SESSION_RE)}) THEN 'session' "
+        f"ELSE 'unknown' END AS kind FROM r) "
+        f"SELECT row_no, host, xid, kind, CASE WHEN kind = 'other_daemon' THEN prog END AS prog, "
+        f"CASE WHEN kind IN ('data_reject', 'rcpt_reject') THEN rest END AS rest, "
+        f"CASE WHEN kind = 'flag' THEN regexp_extract(rest, {_s(FLAG_RE)}, "
         f"['flag', 'body']) END AS fl, "
-        f"nullif(regexp_extract(rest, {_s(HOST_RE)}, 1), '') AS h, "
-        f"nullif(regexp_extract(rest, '\\bF=<([^>]*)>', 1), '') AS f FROM k")
+        f"CASE WHEN kind IN ('flag', 'data_reject', 'rcpt_reject') THEN "
+        f"nullif(regexp_extract(rest, {_s(HOST_RE)}, 1), '') END AS h, "
+        f"CASE WHEN kind IN ('data_reject', 'rcpt_reject') THEN "
+        f"nullif(regexp_extract(rest, '\\bF=<([^>]*)>', 1), '') END AS f FROM k")
 
 
 def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
@@ -141,7 +153,7 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
     # Arrivals: sender, Message-ID (`id=`, without brackets in Exim), and for bounce
     # messages (`<= <> R=orig`) the id of the message they report on.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {arr} AS SELECT xid, row_no, line, "  # noqa: S608
+        f"CREATE OR REPLACE TEMP TABLE {arr} AS SELECT xid, row_no, "  # noqa: S608
         f"nullif(nullif(regexp_extract(fl.body, '^(\\S+)', 1), '<>'), '') AS sender, h AS client, "
         f"nullif('<' || trim(regexp_extract(fl.body, '\\bid\\*?=(\\S+)', 1), '<>') || '>', '<>') "
         f"AS message_id, nullif(regexp_extract(fl.body, '\\bR=(\\S+)', 1), '') AS about "
@@ -167,29 +179,29 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
         f"SELECT a.row_no, NULL::VARCHAR AS server, a.xid AS queue_id, a.message_id, a.sender, "
         f"NULL::VARCHAR AS recipient, NULL::VARCHAR AS orig_recipient, 'received' AS event, "
         f"NULL::VARCHAR AS enhanced_code, NULL::VARCHAR AS detail, NULL::VARCHAR AS related_id, "
-        f"a.client, NULL::VARCHAR AS relay, a.line AS raw FROM {arr} a "
+        f"a.client, NULL::VARCHAR AS relay, NULL::VARCHAR AS raw FROM {arr} a "
         f"UNION ALL SELECT d.row_no, d.host, d.xid, x.message_id, x.sender, "
         f"CASE WHEN d.ad.a LIKE '%@%' OR d.ad.orig = '' THEN d.ad.a ELSE d.ad.orig END, "
         f"CASE WHEN d.ad.orig <> '' AND d.ad.a LIKE '%@%' AND d.ad.orig <> d.ad.a THEN d.ad.orig "
         f"WHEN d.ad.parent LIKE '%@%' THEN d.ad.parent END, {event}, NULL, "
         f"CASE WHEN d.flag IN ('**', '==') THEN nullif(regexp_extract(d.body, ': (.*)$', 1), '') "
         f"ELSE nullif(d.c, '') END, "
-        f"CASE WHEN d.flag = '**' THEN b.bounce_id ELSE {next_id} END, x.client, d.h, d.line "
-        f"FROM (SELECT d.*, {addr} AS ad, {conf} AS c FROM (SELECT row_no, host, xid, line, h, "
+        f"CASE WHEN d.flag = '**' THEN b.bounce_id ELSE {next_id} END, x.client, d.h, NULL "
+        f"FROM (SELECT d.*, {addr} AS ad, {conf} AS c FROM (SELECT row_no, host, xid, h, "
         f"fl.flag AS flag, fl.body AS body FROM {m} WHERE kind = 'flag' "
         f"AND fl.flag NOT IN ('<=', '(=')) d) d "
         f"LEFT JOIN {per_x} x USING (xid) LEFT JOIN {bounces} b USING (xid) "
         # content rejected after DATA: no recipient on the line (STORY.md M14)
         f"UNION ALL SELECT r.row_no, r.host, r.xid, x.message_id, coalesce(r.f, x.sender), NULL, "
         f"NULL, CASE WHEN r.dr.how LIKE 'temporarily%' THEN 'deferred' ELSE 'rejected' END, NULL, "
-        f"r.dr.text, NULL, coalesce(r.h, x.client), NULL, r.line FROM (SELECT *, "
+        f"r.dr.text, NULL, coalesce(r.h, x.client), NULL, NULL FROM (SELECT *, "
         f"regexp_extract(rest, {_s(DATA_REJECT_RE)}, ['how', 'text']) AS dr FROM {m} "
         f"WHERE kind = 'data_reject') r LEFT JOIN {per_x} x USING (xid) "
         # RCPT / MAIL refused in the SMTP session (no message id yet)
         f"UNION ALL SELECT r.row_no, r.host, NULL, NULL, CASE WHEN r.rr.cmd = 'MAIL' "
         f"THEN nullif(r.rr.addr, '') ELSE r.f END, CASE WHEN r.rr.cmd = 'RCPT' "
         f"THEN nullif(r.rr.addr, '') END, NULL, CASE WHEN r.rr.how LIKE 'temporarily%' "
-        f"THEN 'deferred' ELSE 'rejected' END, NULL, r.rr.text, NULL, r.h, NULL, r.line "
+        f"THEN 'deferred' ELSE 'rejected' END, NULL, r.rr.text, NULL, r.h, NULL, NULL "
         f"FROM (SELECT *, regexp_extract(rest, {_s(RCPT_REJECT_RE)}, ['how', 'cmd', 'addr', "
         f"'text']) AS rr FROM {m} WHERE kind = 'rcpt_reject') r")
     con.execute(f"DROP TABLE {arr}")

@@ -31,8 +31,8 @@ from ._tabular import sql_str, valid_tz
 PROGRAMS = r"^postfix[^\s/]*(/|$)"
 
 # posix.md 1.1: short IDs are upper-case hex; long IDs are base-52 time, `z`, inode.
-QID_RE = (r"^(NOQUEUE|[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]{6,}z"
-          r"[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]+): (.*)$")
+QID_RE = (r"NOQUEUE|[0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]{6,}z"
+          r"[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]+")
 
 # Postfix lines without a queue ID that carry no event (sessions, TLS, daemon start).
 SESSION_RE = (
@@ -61,6 +61,8 @@ CLEANUP_ACTION_RE = (r"^(header|body|[A-Za-z-]+) (.*?)(?: from ([^ ;]+))?; from=
                      r"to=<([^>]*)>(?:,? proto=[^ :]+)?(?:,? helo=<[^>]*>)?(?:: (.*))?$")
 DELIVERY_RE = (r"^to=<([^>]*)>, (?:orig_to=<([^>]*)>, )?relay=([^,]*), (?:[a-z_]+=[^,]*, )*?"
                r"(?:dsn=([0-9]\.[0-9]{1,3}\.[0-9]{1,3}), )?status=([A-Za-z-]+)(?: (.*))?$")
+_DL = (f"regexp_extract(rest, {sql_str(DELIVERY_RE)}, "
+       f"['to', 'orig', 'relay', 'dsn', 'status', 'reply'])")
 NOTIFY_RE = r"^(sender|postmaster) (non-delivery|delivery status|delay) notification: ([0-9A-Za-z]+)"
 
 
@@ -86,14 +88,15 @@ class PostfixLog:
         tag = src.sha256[:12]
         lines, parsed, m = f"_pf_l_{tag}", f"_pf_p_{tag}", f"_pf_m_{tag}"
         read_lines(src, con, lines)
-        split_syslog(con, lines, parsed)
+        split_syslog(con, lines, parsed, QID_RE)
+        con.execute(f"DROP TABLE {lines}")
         _classify(con, parsed, m)
         ids = f"_pf_ids_{tag}"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT qid, min(row_no) AS row_no "  # noqa: S608
                     f"FROM {m} WHERE qid IS NOT NULL GROUP BY qid")
         year = choose_year(con, src, parsed, ids, tz, opts.year)
         events = f"_pf_e_{tag}"
-        _events(con, m, events)
+        _events(con, parsed, m, events)
         return finish(con, src, self.NAME, Tables(lines, parsed, m, events), tz, year,
                       {"broken_delivery": "Postfix to= line without status= (cut short?)"})
 
@@ -101,50 +104,59 @@ class PostfixLog:
 def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
     """TEMP TABLE `out`: every line's kind and fields (NULL where a field does not apply)."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {out}_k AS "  # noqa: S608
-        f"SELECT row_no, line, mon, day, hms, iso, yoff, host, prog, "
-        f"regexp_extract(prog, '([^/]+)$', 1) AS service, "
-        f"CASE WHEN q.qid IN ('', 'NOQUEUE') THEN NULL ELSE q.qid END AS qid, "
-        f"CASE WHEN q.qid = '' THEN NULL ELSE q.rest END AS rest, msg, "
-        f"CASE WHEN msg IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
+        f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
+        f"WITH b AS (SELECT row_no, host, prog, qid, "
+        f"CASE WHEN qid IS NOT NULL THEN substr(line, moff + length(qid) + 2) END AS rest, "
+        f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
         f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
-        f"WHEN q.qid = '' THEN CASE WHEN regexp_matches(msg, {_s(SESSION_RE)}) THEN 'session' "
-        f"ELSE 'unknown' END "
-        f"WHEN starts_with(q.rest, 'to=<') THEN 'delivery' "
-        f"WHEN starts_with(q.rest, 'client=') AND q.qid <> 'NOQUEUE' THEN 'client' "
-        f"WHEN starts_with(q.rest, 'message-id=') THEN 'msgid' "
-        f"WHEN starts_with(q.rest, 'from=<') AND contains(q.rest, ', status=') THEN 'expired' "
-        f"WHEN starts_with(q.rest, 'from=<') THEN 'qmgr' "
-        f"WHEN starts_with(q.rest, 'uid=') THEN 'pickup' "
-        f"WHEN q.rest = 'removed' THEN 'removed' "
-        f"WHEN regexp_matches(q.rest, {_s(NOTIFY_RE)}) THEN 'notify' "
-        f"WHEN regexp_matches(q.rest, {_s(ACTION_RE)}) THEN 'action' "
-        f"WHEN regexp_matches(q.rest, {_s(CONTEXT_RE)}) THEN 'context' "
-        f"ELSE 'unknown' END AS kind "
-        f"FROM (SELECT *, regexp_extract(msg, {_s(QID_RE)}, ['qid', 'rest']) AS q FROM {parsed})")
-    d = f"regexp_extract(rest, {_s(DELIVERY_RE)}, ['to', 'orig', 'relay', 'dsn', 'status', 'reply'])"
-    a = f"regexp_extract(rest, {_s(ACTION_RE)}, ['act', 'body'])"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
-        f"SELECT k.*, CASE WHEN kind = 'delivery' THEN {d} END AS dl, "
-        f"CASE WHEN kind = 'action' THEN {a} END AS ac, "
-        f"CASE WHEN kind IN ('qmgr', 'pickup', 'expired') "
+        f"WHEN qid IS NULL THEN CASE WHEN regexp_matches(substr(line, moff), {_s(SESSION_RE)}) "
+        f"THEN 'session' ELSE 'unknown' END END AS k0 FROM {parsed}), "
+        f"k AS (SELECT row_no, host, prog, nullif(qid, 'NOQUEUE') AS qid, rest, coalesce(k0, CASE "
+        f"WHEN starts_with(rest, 'to=<') THEN 'delivery' "
+        f"WHEN starts_with(rest, 'client=') AND qid <> 'NOQUEUE' THEN 'client' "
+        f"WHEN starts_with(rest, 'message-id=') THEN 'msgid' "
+        f"WHEN starts_with(rest, 'from=<') AND contains(rest, ', status=') THEN 'expired' "
+        f"WHEN starts_with(rest, 'from=<') THEN 'qmgr' "
+        f"WHEN starts_with(rest, 'uid=') THEN 'pickup' "
+        f"WHEN rest = 'removed' THEN 'removed' "
+        f"WHEN regexp_matches(rest, {_s(NOTIFY_RE)}) THEN 'notify' "
+        f"WHEN regexp_matches(rest, {_s(ACTION_RE)}) THEN 'action' "
+        f"WHEN regexp_matches(rest, {_s(CONTEXT_RE)}) THEN 'context' "
+        f"ELSE 'unknown' END) AS kind FROM b) "
+        f"SELECT row_no, host, qid, kind, CASE WHEN kind = 'other_daemon' THEN prog END AS prog, "
+        f"CASE WHEN kind = 'delivery' THEN regexp_extract(prog, '([^/]+)$', 1) END AS service, "
+        f"CASE WHEN kind = 'delivery' THEN {_DL} END AS dl, "
+        f"CASE WHEN kind = 'action' THEN regexp_extract(rest, {_s(ACTION_RE)}, ['act', 'body']) "
+        f"END AS ac, CASE WHEN kind IN ('qmgr', 'pickup', 'expired') "
         f"THEN regexp_extract(rest, 'from=<([^>]*)>', 1) END AS sender, "
-        f"CASE WHEN kind = 'client' THEN regexp_extract(rest, '^client=([^,]+)', 1) END AS client, "
-        f"CASE WHEN kind = 'msgid' THEN nullif(trim(regexp_extract(rest, '^message-id=(.*)$', 1)), '') "
-        f"END AS msgid, "
+        f"CASE WHEN kind = 'client' THEN split_part(substr(rest, 8), ',', 1) END AS client, "
+        f"CASE WHEN kind = 'msgid' THEN nullif(trim(substr(rest, 12)), '') END AS msgid, "
         f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {_s(NOTIFY_RE)}, ['who', 'what', 'id']) "
         f"END AS nt, "
         f"CASE WHEN kind = 'expired' THEN regexp_extract(rest, ', status=(.*)$', 1) END AS expired, "
-        f"CASE WHEN qid IS NOT NULL THEN coalesce(sum(CASE WHEN kind = 'removed' THEN 1 END) OVER ("
-        f"PARTITION BY host, qid ORDER BY row_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), "
-        f"0) END AS inst "
-        f"FROM {out}_k k")
-    con.execute(f"DROP TABLE {out}_k")
+        f"0 AS inst FROM k")
+    _number_instances(con, out)
     # A to= line without status= (cut at 2,000 characters, posix.md 1.2) cannot be an event.
     con.execute(f"UPDATE {out} SET kind = 'broken_delivery' "  # noqa: S608
                 f"WHERE kind = 'delivery' AND dl.status = ''")
+
+
+def _number_instances(con: duckdb.DuckDBPyConnection, m: str) -> None:
+    """Number the lives of a re-used queue ID (posix.md 1.1): `removed` ends one life.
+
+    The window runs only when some ID has lines after its first `removed` line.
+    """
+    reused = con.execute(
+        f"SELECT count(*) FROM (SELECT max(row_no) AS last, min(row_no) FILTER "  # noqa: S608
+        f"(WHERE kind = 'removed') AS gone FROM {m} WHERE qid IS NOT NULL GROUP BY host, qid) "
+        f"WHERE last > gone").fetchall()[0][0]
+    if reused:
+        con.execute(
+            f"UPDATE {m} SET inst = w.inst FROM (SELECT row_no, coalesce(sum(CASE WHEN kind = "  # noqa: S608
+            f"'removed' THEN 1 END) OVER (PARTITION BY host, qid ORDER BY row_no ROWS BETWEEN "
+            f"UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS inst FROM {m} WHERE qid IS NOT NULL) w "
+            f"WHERE {m}.row_no = w.row_no AND w.inst > 0")
 
 
 _SENT_DELIVERED = (
@@ -155,7 +167,7 @@ _SENT_DELIVERED = (
 )
 
 
-def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
+def _events(con: duckdb.DuckDBPyConnection, parsed: str, m: str, out: str) -> None:
     """TEMP TABLE `out`: trace events stitched per queue-ID instance (posix.md 1.2-1.3, 4)."""
     inst = f"{out}_i"
     con.execute(
@@ -168,8 +180,9 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
         f"AS ndr_id, min(row_no) FILTER (WHERE kind = 'qmgr') AS recv_row, "
         f"string_agg(line, chr(10) ORDER BY row_no) FILTER (WHERE kind IN "
         f"('client', 'msgid', 'pickup', 'qmgr')) AS recv_raw "
-        f"FROM {m} WHERE qid IS NOT NULL AND kind IN ('client', 'msgid', 'qmgr', 'pickup', "
-        f"'notify') GROUP BY host, qid, inst")
+        f"FROM (SELECT m.*, p.line FROM {m} m JOIN {parsed} p USING (row_no) "
+        f"WHERE m.qid IS NOT NULL AND kind IN ('client', 'msgid', 'qmgr', 'pickup', 'notify')) "
+        f"GROUP BY host, qid, inst")
     reply = "regexp_replace(dl.reply, '^\\((.*)\\)$', '\\1')"
     queued_as = "nullif(regexp_extract(d.reply, 'queued as ([0-9A-Za-z]+)\\)?$', 1), '')"
     sent = (f"CASE WHEN d.service = 'discard' THEN 'dropped' WHEN {queued_as} IS NOT NULL "
@@ -191,21 +204,21 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
         f"UNION ALL SELECT d.row_no, d.host, d.qid, i.message_id, i.sender, d.to, d.orig, "
         f"{status_event}, nullif(d.dsn, ''), d.reply, "
         f"CASE WHEN d.status = 'sent' THEN {queued_as} WHEN d.status IN ('bounced', 'expired', "
-        f"'force-expired') THEN i.ndr_id END, i.client, d.relay, d.line "
-        f"FROM (SELECT row_no, host, qid, inst, service, line, dl.to AS to, "
+        f"'force-expired') THEN i.ndr_id END, i.client, d.relay, NULL "
+        f"FROM (SELECT row_no, host, qid, inst, service, dl.to AS to, "
         f"nullif(dl.orig, '') AS orig, dl.relay AS relay, dl.dsn AS dsn, dl.status AS status, "
         f"{reply} AS reply FROM {m} WHERE kind = 'delivery') d "
         f"LEFT JOIN {inst} i USING (host, qid, inst) "
         # qmgr expired / force-expired: one event per recipient seen for that instance
         f"UNION ALL SELECT x.row_no, x.host, x.qid, i.message_id, coalesce(x.sender, i.sender), "
-        f"r.to, r.orig, 'bounced', NULL, x.expired, i.ndr_id, i.client, NULL, x.line "
+        f"r.to, r.orig, 'bounced', NULL, x.expired, i.ndr_id, i.client, NULL, NULL "
         f"FROM {m} x LEFT JOIN {inst} i USING (host, qid, inst) "
         f"LEFT JOIN (SELECT DISTINCT host, qid, inst, dl.to AS to, nullif(dl.orig, '') AS orig "
         f"FROM {m} WHERE kind = 'delivery' AND dl.status <> 'sent') r USING (host, qid, inst) "
         f"WHERE x.kind = 'expired' "
         # access-map and header/body-check actions, with or without a queue ID
         f"UNION ALL SELECT a.row_no, a.host, a.qid, i.message_id, coalesce(a.sender, i.sender), "
-        f"a.to, NULL, a.event, NULL, a.detail, NULL, coalesce(a.client, i.client), NULL, a.line "
+        f"a.to, NULL, a.event, NULL, a.detail, NULL, coalesce(a.client, i.client), NULL, NULL "
         f"FROM {acts} a LEFT JOIN {inst} i USING (host, qid, inst)")
     con.execute(f"DROP TABLE {acts}")
     con.execute(f"DROP TABLE {inst}")
@@ -217,13 +230,13 @@ def _actions(con: duckdb.DuckDBPyConnection, m: str, out: str) -> str:
     acts = f"{out}_a"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {acts} AS "  # noqa: S608
-        f"WITH a AS (SELECT row_no, host, qid, inst, line, ac.act AS act, ac.body AS body, "
+        f"WITH a AS (SELECT row_no, host, qid, inst, ac.act AS act, ac.body AS body, "
         f"regexp_matches(ac.body, '^[A-Z-]+ from ') AS smtpd FROM {m} WHERE kind = 'action'), "
         f"b AS (SELECT *, CASE WHEN smtpd THEN regexp_extract(body, {_s(SMTPD_ACTION_RE)}, "
         f"['stage', 'client', 'reply', 'sender', 'to']) END AS sm, "
         f"CASE WHEN NOT smtpd THEN regexp_extract(body, {_s(CLEANUP_ACTION_RE)}, "
         f"['where', 'what', 'client', 'sender', 'to', 'text']) END AS cl FROM a), "
-        f"c AS (SELECT row_no, host, qid, inst, line, act, "
+        f"c AS (SELECT row_no, host, qid, inst, act, "
         f"CASE WHEN smtpd THEN nullif(sm.reply, '') "
         f"ELSE act || ': ' || coalesce(nullif(cl.where, ''), 'content') || ' check' "
         f"|| coalesce(': ' || nullif(cl.text, ''), '') END AS detail, "

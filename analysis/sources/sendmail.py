@@ -18,7 +18,7 @@ from ._tabular import sql_str, valid_tz
 PROGRAMS = r"^(sendmail|sm-mta|sm-msp-queue|sm-[a-z0-9-]+)$"
 
 # posix.md 2.1: six time characters, two sequence characters, a 6-7 digit process ID.
-QID_RE = r"^(NOQUEUE|[0-9A-Za-z]{8}[0-9]{6,8}): (.*)$"
+QID_RE = r"NOQUEUE|[0-9A-Za-z]{8}[0-9]{6,8}"
 FROM_RE = r"^from=<?([^,>]*)>?, .*?(?:msgid=(<[^>]*>)|$)"
 # posix.md 2.2: to, ctladdr, delay, xdelay, mailer, pri, relay, dsn, reply (8.17), stat.
 TO_RE = (r"^to=(.*?), (?:ctladdr=.*?, )?delay=[^,]*, (?:xdelay=[^,]*, )?mailer=([^,]*), "
@@ -53,7 +53,8 @@ class SendmailLog:
         tag = src.sha256[:12]
         lines, parsed, m = f"_sm_l_{tag}", f"_sm_p_{tag}", f"_sm_m_{tag}"
         read_lines(src, con, lines)
-        split_syslog(con, lines, parsed)
+        split_syslog(con, lines, parsed, QID_RE)
+        con.execute(f"DROP TABLE {lines}")
         _classify(con, parsed, m)
         ids = f"_sm_ids_{tag}"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT qid, min(row_no) AS row_no "  # noqa: S608
@@ -61,7 +62,7 @@ class SendmailLog:
         year = choose_year(con, src, parsed, ids, tz, opts.year)
         con.execute(f"DROP TABLE {ids}")
         events = f"_sm_e_{tag}"
-        _events(con, m, events)
+        _events(con, parsed, m, events)
         return finish(con, src, self.NAME, Tables(lines, parsed, m, events), tz, year,
                       {"broken_delivery": "Sendmail to= line without mailer=/stat= (cut short?)"})
 
@@ -70,21 +71,23 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
     """TEMP TABLE `out`: every line's kind and the fields of its kind."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
-        f"WITH q AS (SELECT *, regexp_extract(msg, {_s(QID_RE)}, ['qid', 'rest']) AS q "
-        f"FROM {parsed}), k AS (SELECT row_no, line, host, prog, msg, "
-        f"CASE WHEN q.qid IN ('', 'NOQUEUE') THEN NULL ELSE q.qid END AS qid, "
-        f"CASE WHEN q.qid = '' THEN msg ELSE q.rest END AS rest, "
-        f"CASE WHEN msg IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
+        f"WITH q AS (SELECT row_no, host, prog, line, moff, nullif(qid, 'NOQUEUE') AS qid, "
+        f"CASE WHEN qid IS NOT NULL THEN substr(line, moff + length(qid) + 2) "
+        f"ELSE substr(line, moff) END AS rest FROM {parsed}), "
+        f"k AS (SELECT row_no, host, prog, qid, rest, "
+        f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
         f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
-        f"WHEN contains(msg, 'reject=') THEN 'reject' "
-        f"WHEN q.qid = '' OR q.qid = 'NOQUEUE' THEN 'session' "
-        f"WHEN starts_with(q.rest, 'from=') THEN 'from' "
-        f"WHEN starts_with(q.rest, 'to=') THEN 'delivery' "
-        f"WHEN regexp_matches(q.rest, {_s(NOTIFY_RE)}) THEN 'notify' "
-        f"WHEN regexp_matches(q.rest, {_s(CONTEXT_RE)}) THEN 'context' "
+        f"WHEN contains(rest, 'reject=') THEN 'reject' "
+        f"WHEN qid IS NULL THEN 'session' "
+        f"WHEN starts_with(rest, 'from=') THEN 'from' "
+        f"WHEN starts_with(rest, 'to=') THEN 'delivery' "
+        f"WHEN regexp_matches(rest, {_s(NOTIFY_RE)}) THEN 'notify' "
+        f"WHEN regexp_matches(rest, {_s(CONTEXT_RE)}) THEN 'context' "
         f"ELSE 'unknown' END AS kind FROM q) "
-        f"SELECT *, CASE WHEN kind = 'from' THEN regexp_extract(rest, {_s(FROM_RE)}, "
+        f"SELECT row_no, host, qid, kind, CASE WHEN kind = 'other_daemon' THEN prog END AS prog, "
+        f"CASE WHEN kind = 'reject' THEN rest END AS rest, "
+        f"CASE WHEN kind = 'from' THEN regexp_extract(rest, {_s(FROM_RE)}, "
         f"['sender', 'msgid']) END AS fr, "
         f"CASE WHEN kind = 'from' THEN nullif(regexp_extract(rest, ', relay=(.*)$', 1), '') "
         f"END AS client, "
@@ -96,7 +99,7 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
                 f"WHERE kind = 'delivery' AND dl.stat = ''")
 
 
-def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
+def _events(con: duckdb.DuckDBPyConnection, parsed: str, m: str, out: str) -> None:
     """TEMP TABLE `out`: received, one event per recipient of each to= line, rejections."""
     per_q = f"{out}_q"
     con.execute(
@@ -122,13 +125,13 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
         f"SELECT f.row_no, f.host AS server, f.qid AS queue_id, q.message_id, q.sender, "
         f"NULL::VARCHAR AS recipient, NULL::VARCHAR AS orig_recipient, 'received' AS event, "
         f"NULL::VARCHAR AS enhanced_code, NULL::VARCHAR AS detail, NULL::VARCHAR AS related_id, "
-        f"q.client, NULL::VARCHAR AS relay, f.line AS raw "
+        f"q.client, NULL::VARCHAR AS relay, NULL::VARCHAR AS raw "
         f"FROM {m} f JOIN {per_q} q USING (host, qid) WHERE f.kind = 'from' "
         f"UNION ALL SELECT d.row_no, d.host, d.qid, q.message_id, q.sender, d.rcpt, NULL, "
         f"{event}, nullif(d.dsn, ''), coalesce(nullif(d.reply, ''), d.stat), "
         f"CASE WHEN {stat} LIKE 'Sent%' THEN {accepted_id} "
-        f"WHEN {stat} NOT LIKE 'Deferred%' THEN q.dsn_id END, q.client, nullif(d.relay, ''), d.line "
-        f"FROM (SELECT row_no, host, qid, line, dl.mailer AS mailer, dl.relay AS relay, "
+        f"WHEN {stat} NOT LIKE 'Deferred%' THEN q.dsn_id END, q.client, nullif(d.relay, ''), NULL "
+        f"FROM (SELECT row_no, host, qid, dl.mailer AS mailer, dl.relay AS relay, "
         f"dl.dsn AS dsn, dl.reply AS reply, dl.stat AS stat, "
         # `to=` may list several recipients: to=<a@x>,<b@x> (posix.md 2.2)
         f"trim(unnest(string_split(dl.to, ',')), ' <>\"') AS rcpt FROM {m} "
@@ -140,6 +143,6 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
         # A 4xx refusal is temporary: the sender retries.
         f"CASE WHEN regexp_matches({reject}, '^4') THEN 'deferred' ELSE 'rejected' END, "
         f"NULL, {reject}, NULL, coalesce(nullif(regexp_extract(r.rest, 'relay=([^,]+)', 1), ''), "
-        f"q.client), NULL, r.line FROM {m} r LEFT JOIN {per_q} q USING (host, qid) "
+        f"q.client), NULL, NULL FROM {m} r LEFT JOIN {per_q} q USING (host, qid) "
         f"WHERE r.kind = 'reject'")
     con.execute(f"DROP TABLE {per_q}")
