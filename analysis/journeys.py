@@ -298,12 +298,12 @@ _UNMATCHED_TRACE_SQL = """
 CREATE OR REPLACE TABLE trace_unmatched AS
 SELECT coalesce(t.k_msgid, t.k_network, t.server || ':' || t.k_queue, t.k_internal,
                 'row:' || t.import_id || ':' || t.row_no) AS trace_message,
-  any_value(t.import_id) AS import_id, string_agg(DISTINCT t.format, ', ') AS format,
+  min(t.import_id) AS import_id, string_agg(DISTINCT t.format, ', ' ORDER BY t.format) AS format,
   min(t.event_time) AS first_event_at,
-  string_agg(DISTINCT t.recipient, ', ') AS recipients,
-  string_agg(DISTINCT t.sender, ', ') AS senders,
-  any_value(t.subject) AS subject,
-  string_agg(DISTINCT t.event, ', ') AS events, count(*) AS rows
+  string_agg(DISTINCT t.recipient, ', ' ORDER BY t.recipient) AS recipients,
+  string_agg(DISTINCT t.sender, ', ' ORDER BY t.sender) AS senders,
+  min(t.subject) AS subject,
+  string_agg(DISTINCT t.event, ', ' ORDER BY t.event) AS events, count(*) AS rows
 FROM _t t WHERE t.tid NOT IN (SELECT tid FROM _exact UNION SELECT tid FROM _approx)
 GROUP BY ALL ORDER BY first_event_at
 """

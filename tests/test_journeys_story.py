@@ -114,7 +114,9 @@ def test_match_report_lists_the_unmatched(story) -> None:
     assert [r["recipient"] for r in report.unmatched_ids] == ["paula.diaz@alpine.example.org"]
     x1 = [r for r in report.trace_unmatched
           if r["trace_message"] == "20251103154210.5c0ffee1d2a3@mta4.esp.example.net"]
-    assert len(x1) == 1 and "ivan.petrov@fabrikam.example.net" in x1[0]["recipients"]
+    # The PowerShell 5.1 export writes Recipients as "System.String[]": X1 is listed by its
+    # Message-ID, with its events, but without a recipient.
+    assert len(x1) == 1 and x1[0]["events"] == "delivered, other, received"
     assert not [c for c in report.clock if c.warning]
 
 
