@@ -335,9 +335,13 @@ def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time
     d = df.copy()
     d["event_time"] = pd.to_datetime(d["event_time"], utc=True).dt.tz_localize(None)
     d["lane"] = [_lane(r) for r in d.itertuples()]
+    d = d.sort_values("event_time", kind="stable")
     d["n"] = range(len(d))
+    # Alternate labels above/below along a lane so events of the same second stay legible.
+    d["textpos"] = ["top center" if i % 2 == 0 else "bottom center"
+                    for i in d.groupby("lane").cumcount()]
     lanes = list(dict.fromkeys(d.sort_values(["side", "event_time"])["lane"]))
-    height = height or max(240, 120 + 50 * len(lanes))
+    height = height or max(260, 150 + 60 * len(lanes))
     fig = go.Figure()
     for event, part in d.groupby("event", sort=False, dropna=False):
         name = str(event)
@@ -347,18 +351,21 @@ def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time
                  + f"<br>{_wrap(r.detail)}" for r in part.itertuples()]
         fig.add_scatter(
             x=part["event_time"], y=part["lane"], mode="markers+text", name=name,
-            text=part["event"], textposition="top center",
+            text=part["event"], textposition=list(part["textpos"]),
             marker=dict(size=14, color=EVENT_COLORS.get(name, "#8c8c8c"),
                         symbol=["diamond" if s == "ESP" else "circle" for s in part["side"]],
                         line=dict(width=1)),
             customdata=part[["n"]].to_numpy(), hovertext=hover,
             hovertemplate="%{hovertext}<extra></extra>")
+    # Reversed category axis with room above the first lane for the marker labels.
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=lanes,
-                     autorange="reversed", title=None)
+                     range=[len(lanes) - 0.3, -0.8], title=None)
     first, last = d["event_time"].min(), d["event_time"].max()
     pad = max((last - first) * 0.05, pd.Timedelta(seconds=30))  # one event: a readable axis
     fig.update_xaxes(title=None, range=[first - pad, last + pad])
-    return _layout(fig, title, height)
+    fig = _layout(fig, title, height)
+    fig.update_layout(legend=dict(yanchor="bottom", y=1.0, x=1, xanchor="right"))
+    return fig
 
 
 _BUCKET_DELTA = {"minute": pd.Timedelta(minutes=1), "hour": pd.Timedelta(hours=1),

@@ -50,6 +50,12 @@ _TRACE_PHRASES = {
     "expanded": "expanded to a distribution list by {server}",
 }
 _FAILURE_EVENTS = {"deferred", "bounced", "rejected", "failed"}
+_ESP_AFTERMATH = {"opened", "clicked", "unsubscribed", "complained"}
+# Order of trace events logged in the same second: arrival, hand-offs, fate, failures.
+_TRACE_RANK = {"received": 1, "expanded": 2, "forwarded": 2, "other": 2, "delivered": 4,
+               "junk": 5, "quarantined": 5, "held": 5, "dropped": 5, "deferred": 6,
+               "rejected": 6, "failed": 6, "bounced": 6}
+_SAME_AS = {"failed": "bounced"}  # one fact, logged as FAIL by one file and bounce by another
 
 
 def _missing(value: Any) -> bool:
@@ -80,12 +86,31 @@ def _server(row: Any) -> str:
     return f"the server ({row.source} trace)"
 
 
+def _rank(side: str, event: str) -> int:
+    """Where an event sits in a message's life, to order events logged in the same second."""
+    if side == "ESP":
+        return 0 if event in ("sent", "delivered") else 8 if event in _ESP_AFTERMATH else 7
+    return _TRACE_RANK.get(event, 3)
+
+
+def _host(row: Any) -> str:
+    """A server's short name, so EXCH01 and EXCH01.example.net count as one server."""
+    name = row.server if isinstance(row.server, str) and row.server.strip() else row.source
+    return str(name).strip().split(".")[0].lower()
+
+
 def _steps(timeline: pd.DataFrame) -> list[str]:
-    """One phrase per meaningful event, consecutive repeats collapsed."""
+    """One phrase per distinct event (per server), in order; repeats counted, not repeated."""
+    frame = timeline.assign(
+        sort_second=pd.to_datetime(timeline["event_time"], utc=True).dt.floor("s"),
+        sort_rank=[_rank(str(s), str(e)) for s, e in zip(timeline["side"], timeline["event"],
+                                                    strict=True)])
     steps: list[str] = []
-    last_key: tuple[Any, ...] | None = None
+    seen: dict[tuple[Any, ...], int] = {}
+    times: dict[int, set[Any]] = {}  # distinct seconds: one event in two files is once
     day: dt.date | None = None
-    for row in timeline.sort_values("event_time", kind="stable").itertuples():
+    ordered = frame.sort_values(["sort_second", "sort_rank", "event_time"], kind="stable")
+    for row in ordered.itertuples():
         event = str(row.event)
         if row.side == "ESP":
             phrase = _ESP_PHRASES.get(event)
@@ -93,16 +118,21 @@ def _steps(timeline: pd.DataFrame) -> list[str]:
         else:
             template = _TRACE_PHRASES.get(event)
             phrase = template.format(server=_server(row)) if template else None
-            key = ("trace", event, row.server)
-        if phrase is None or key == last_key:
+            key = ("trace", _SAME_AS.get(event, event), _host(row))
+        if phrase is None:
             continue
-        last_key = key
+        if key in seen:
+            times[seen[key]].add(row.sort_second)
+            continue
         when, day = _when(row.event_time, day)
         code = _code(row) if event in _FAILURE_EVENTS or row.side == "ESP" else ""
-        if row.side == "ESP" and event in ("opened", "clicked", "unsubscribed", "complained"):
+        if row.side == "ESP" and event in _ESP_AFTERMATH:
             code = ""
+        seen[key] = len(steps)
+        times[len(steps)] = {row.sort_second}
         steps.append(f"{phrase} {when}{code}".replace("  ", " ").strip())
-    return steps
+    return [f"{s} ({len(times[i])} times)" if len(times[i]) > 1 else s
+            for i, s in enumerate(steps)]
 
 
 def _join(steps: list[str]) -> str:

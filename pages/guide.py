@@ -28,7 +28,8 @@ with tab_codes:
     needle = st.text_input("Search codes", key="guide_search",
                            placeholder="e.g. 550, 5.7.26, 4.2, mailbox full, dmarc")
     ref = guide_content.search_codes(needle)
-    st.caption(f"{len(ref):,} codes. *usually* and *category* are what Delivery Trace's rules "
+    st.caption(f"{len(ref):,} code{'' if len(ref) == 1 else 's'}. *usually* and *category* are "
+               "what Delivery Trace's rules "
                "make of the bare code; the reply text can change it.")
     st.dataframe(ref, hide_index=True, key="guide_codes",
                  column_config={"meaning": st.column_config.TextColumn(width="large")})

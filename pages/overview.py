@@ -71,7 +71,8 @@ def _tile(col: st.delta_generator.DeltaGenerator, key: str, label: str, better: 
     elif key == "sent":
         value, share = f"{k[key]:,}", None
     else:
-        value, share = f"{k[key]:,} · {k[key] / sent:.0%}", k[key] / sent
+        share = k[key] / sent
+        value = f"{k[key]:,} · {share:.1%}" if 0 < share < 0.1 else f"{k[key]:,} · {share:.0%}"
     delta = None
     if prev_k is not None and prev_k["sent"]:
         if key == "sent":

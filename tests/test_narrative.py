@@ -40,7 +40,9 @@ def test_approximate_match_is_flagged() -> None:
     t = timeline(("2025-11-04 09:00:21", "ESP", "bounced", None, 550, "5.1.1"),
                  ("2025-11-04 09:00:21", "trace", "rejected", "mx1", 550, "5.1.1"))
     text = describe_journey({"verdict": "rejected", "match": "approximate"}, t)
-    assert "rejected by mx1 at 09:00:21 (550 5.1.1)" in text
+    # The server's refusal comes before the ESP's record of it, even in the same second.
+    assert text.startswith("Rejected by mx1 on 2025-11-04 at 09:00:21 UTC (550 5.1.1), then "
+                           "the ESP recorded a bounce at 09:00:21 (550 5.1.1).")
     assert "approximate" in text
 
 
@@ -50,7 +52,8 @@ def test_repeated_deferrals_collapse_and_a_new_day_is_dated() -> None:
                  ("2025-11-04 09:15:11", "trace", "deferred", "gmail", 452, None),
                  ("2025-11-07 09:00:12", "ESP", "bounced", None, 452, "4.2.2"))
     text = describe_journey({"verdict": "expired", "match": "approximate"}, t)
-    assert text.count("temporarily refused by gmail") == 1
+    assert text.lower().count("temporarily refused by gmail") == 1
+    assert "Temporarily refused by gmail on 2025-11-04 at 09:00:11 UTC (452) (2 times)" in text
     assert "on 2025-11-07 at 09:00:12 UTC (452 4.2.2)" in text
     assert "Verdict: expired" in text
 
@@ -77,3 +80,21 @@ def test_every_verdict_has_words_and_an_empty_timeline_still_gives_the_verdict()
     assert set(VERDICTS) <= set(VERDICT_WORDS)
     text = describe_journey({"verdict": "unknown", "match": "none"}, timeline())
     assert text == "Verdict: unknown — not enough evidence for a verdict."
+
+
+def test_one_fact_from_several_files_is_told_once_in_lifecycle_order() -> None:
+    # M10: the tracking log export (seconds) and the raw log (milliseconds) and the NDR
+    # all describe EXCH01 taking the message and failing it.
+    t = timeline(("2025-11-04 09:00:14", "ESP", "delivered", None, 250, "2.6.0"),
+                 ("2025-11-04 09:00:14", "trace", "failed", "EXCH01", 550, "5.1.1"),
+                 ("2025-11-04 09:00:14", "trace", "received", "EXCH01", None, None),
+                 ("2025-11-04 09:00:14.25", "trace", "received", "EXCH01", None, None),
+                 ("2025-11-04 09:00:14.40", "trace", "bounced", "EXCH01.fabrikam.example.net",
+                  550, "5.1.1"),
+                 ("2025-11-04 09:00:18", "ESP", "bounced", None, 550, "5.1.1"))
+    text = describe_journey({"verdict": "bounced_after_accept", "match": "exact"}, t)
+    assert text.startswith(
+        "The ESP handed it over and the receiving server accepted it on 2025-11-04 at "
+        "09:00:14 UTC (250 2.6.0), accepted by EXCH01 at 09:00:14, failed on EXCH01 "
+        "at 09:00:14 (550 5.1.1), then the ESP recorded a bounce at 09:00:18 "
+        "(550 5.1.1).")
