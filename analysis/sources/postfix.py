@@ -43,7 +43,8 @@ SESSION_RE = (
     r"SSL_accept error|setting up TLS|table .* has changed|(CONNECT|PASS NEW|PASS OLD|"
     r"DNSBL rank|HANGUP|WHITELISTED|ALLOWLISTED|BLACKLISTED|DENYLISTED|PREGREET|DISCONNECT|"
     r"COMMAND|NON-SMTP|BARE NEWLINE|PASS) |NOQUEUE: (reject_warning|warn|info):|"
-    r"Postfix is running|the Postfix mail system is)"
+    r"Postfix is running|the Postfix mail system is|connect to |conversation with |"
+    r"host \S+ (said|refused)|lost connection with|Connection refused)"
 )
 # Lines with a queue ID that belong to a message but make no event (posix.md 1.2).
 CONTEXT_RE = (
