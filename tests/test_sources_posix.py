@@ -419,3 +419,14 @@ def test_cli_load_with_year_and_tz(tmp_path: Path, capsys) -> None:
         assert '"year_source": "given by the user (--year)"' in store.imports()["notes"][0]
     finally:
         store.close()
+
+
+def test_exim_lines_in_a_syslog(store: Store, tmp_path: Path) -> None:
+    text = (POSIX / "exim_mainlog.log").read_text()
+    log = tmp_path / "mail.log"
+    log.write_text("".join(f"Nov  4 {line[11:19]} tinker exim[4242]: {line[20:]}\n"
+                           for line in text.splitlines()))
+    r = load(store, log, tz="UTC", year=2025)
+    assert (r.format, r.rows_loaded, r.notes["events"]) == ("exim", 12, CASES[-1].events)
+    m18 = pick(events(store), {"queue_id": "1vGCu1-00000000L8K-3mS2", "event": "delivered"})
+    assert (m18["server"], m18["event_time"]) == ("tinker", utc(2025, 11, 4, 9, 0, 33))
