@@ -48,21 +48,24 @@ HEADERS = ["Email Address", "Name", "Campaign", "Event", "Date", "Bounce Type",
 
 @dataclass(frozen=True)
 class Scenario:
-    local: str  # recipient local part (or a full address)
     subject: str
-    verdict: str
+    rcpts: dict[str, str]  # recipient local part (or full address) -> expected verdict
 
 
 SCENARIOS = [
-    Scenario("ada", "Welcome", "delivered"),
-    Scenario("nosuchuser", "Welcome", "rejected"),              # 550 5.1.1 at RCPT
-    Scenario("bounce", "Welcome", "bounced_after_accept"),      # pipe transport, 5.2.2
-    Scenario("cass", "REJECTME newsletter", "rejected"),        # header_checks REJECT
-    Scenario("dave", "HOLDME newsletter", "quarantined"),       # header_checks HOLD
-    Scenario("erin", "DISCARDME newsletter", "dropped"),        # header_checks DISCARD
-    Scenario("frank@downstream.example.net", "Welcome", "deferred"),  # relay host down
-    Scenario("grey", "Welcome", "deferred"),                    # 450 4.2.0 Greylisted
+    Scenario("Welcome", {"ada": "delivered"}),
+    Scenario("Welcome", {"nosuchuser": "rejected"}),              # 550 5.1.1 at RCPT
+    Scenario("Welcome", {"bounce": "bounced_after_accept"}),      # pipe transport, 5.2.2
+    Scenario("REJECTME newsletter", {"cass": "rejected"}),        # header_checks REJECT
+    Scenario("HOLDME newsletter", {"dave": "quarantined"}),       # header_checks HOLD
+    Scenario("DISCARDME newsletter", {"erin": "dropped"}),        # header_checks DISCARD
+    Scenario("Welcome", {"frank@downstream.example.net": "deferred"}),  # relay host down
+    Scenario("Welcome", {"grey": "deferred"}),                    # 450 4.2.0 Greylisted
+    # One message, three recipients: one queue ID, three fates.
+    Scenario("Welcome", {"hana": "delivered", "jill": "bounced_after_accept",
+                         "nobody-here": "rejected"}),
 ]
+EXPECTED = {(k if "@" in k else f"{k}@{DOMAIN}"): v for sc in SCENARIOS for k, v in sc.rcpts.items()}
 
 
 def _why_not() -> str | None:
@@ -175,11 +178,11 @@ quotafull unix  -       n       n       -       -       pipe
         script = self.etc / "quotafull"
         script.write_text("#!/bin/sh\necho '5.2.2 Mailbox full (quota exceeded)'\nexit 73\n")
         script.chmod(0o755)
-        mailboxes = ["ada", "bounce", "cass", "dave", "erin", "grey"]
+        mailboxes = ["ada", "bounce", "cass", "dave", "erin", "grey", "hana", "jill"]
         (self.etc / "vmailbox").write_text(
             "".join(f"{m}@{DOMAIN} {DOMAIN}/{m}/\n" for m in mailboxes))
         (self.etc / "transport").write_text(
-            f"bounce@{DOMAIN} quotafull:\n")
+            f"bounce@{DOMAIN} quotafull:\njill@{DOMAIN} quotafull:\n")
         (self.etc / "greylist").write_text(
             f"grey@{DOMAIN} 450 4.2.0 Greylisted, see https://postgrey.example.org/\n")
         (self.etc / "header_checks").write_text(
@@ -265,29 +268,35 @@ def send_all(pf: PostfixInstance) -> list[Sent]:
     """Send one message per scenario as the ESP would, recording the server's replies."""
     out = []
     for i, sc in enumerate(SCENARIOS):
-        rcpt = _address(sc.local)
+        rcpts = [_address(r) for r in sc.rcpts]
         sender = f"bnc-{i:08x}@{ESP_DOMAIN}"
         now = dt.datetime.now(dt.UTC)
         msgid = f"<{now:%Y%m%d%H%M%S}.{i:012x}@mta4.esp.example.net>"
-        body = (f"From: BrightPath Outdoors <news@brightpath.example.com>\r\nTo: <{rcpt}>\r\n"
+        body = (f"From: BrightPath Outdoors <news@brightpath.example.com>\r\n"
+                f"To: {', '.join(f'<{r}>' for r in rcpts)}\r\n"
                 f"Subject: {sc.subject}\r\nMessage-ID: {msgid}\r\n"
                 f"Date: {email.utils.format_datetime(now)}\r\n\r\nHello.\r\n")
+        replies: dict[str, tuple[int, bytes | str, str]] = {}
         with smtplib.SMTP("127.0.0.1", pf.port, local_hostname="mta4.esp.example.net",
                           timeout=30) as s:
             s.ehlo("mta4.esp.example.net")
             s.mail(sender)
-            code, text = s.rcpt(rcpt)
-            stage = "RCPT"
-            if code == 250:
-                stage = "DATA"
+            for r in rcpts:
+                code, text = s.rcpt(r)
+                replies[r] = (code, text, "RCPT")
+            accepted = [r for r in rcpts if replies[r][0] == 250]
+            if accepted:
                 try:
                     code, text = s.data(body)
                 except smtplib.SMTPDataError as e:
                     code, text = e.smtp_code, e.smtp_error
+                for r in accepted:
+                    replies[r] = (code, text, "DATA")
             else:
                 s.rset()
-        reply = f"{code} {text.decode() if isinstance(text, bytes) else text}"
-        out.append(Sent(rcpt, sender, msgid, now, code, " ".join(reply.split()), stage))
+        for r, (code, text, stage) in replies.items():
+            reply = f"{code} {text.decode() if isinstance(text, bytes) else text}"
+            out.append(Sent(r, sender, msgid, now, code, " ".join(reply.split()), stage))
     return out
 
 
@@ -312,10 +321,12 @@ def wait_for_log(pf: PostfixInstance, sent: list[Sent], timeout: float = 60) -> 
     """Wait until every accepted message has reached its final line in the log."""
     wanted = [rf"to=<{re.escape(_address('ada'))}>.*status=sent",
               rf"to=<{re.escape(_address('bounce'))}>.*status=bounced",
+              rf"to=<{re.escape(_address('hana'))}>.*status=sent",
+              rf"to=<{re.escape(_address('jill'))}>.*status=bounced",
               rf"to=<{re.escape(_address('frank@downstream.example.net'))}>.*status=deferred",
               r"cleanup\[\d+\]: \w+: hold: header Subject: HOLDME",
               r"cleanup\[\d+\]: \w+: discard: header Subject: DISCARDME",
-              r"sender non-delivery notification: \w+"]
+              r"sender non-delivery notification: \w+(.|\n)*sender non-delivery notification"]
     end = time.monotonic() + timeout
     log = ""
     while time.monotonic() < end:
@@ -346,8 +357,12 @@ def test_the_smtp_replies_are_what_an_esp_sees(run) -> None:
         f"ada@{DOMAIN}": (250, "DATA"), f"nosuchuser@{DOMAIN}": (550, "RCPT"),
         f"bounce@{DOMAIN}": (250, "DATA"), f"cass@{DOMAIN}": (550, "DATA"),
         f"dave@{DOMAIN}": (250, "DATA"), f"erin@{DOMAIN}": (250, "DATA"),
-        "frank@downstream.example.net": (250, "DATA"), f"grey@{DOMAIN}": (450, "RCPT")}
+        "frank@downstream.example.net": (250, "DATA"), f"grey@{DOMAIN}": (450, "RCPT"),
+        f"hana@{DOMAIN}": (250, "DATA"), f"jill@{DOMAIN}": (250, "DATA"),
+        f"nobody-here@{DOMAIN}": (550, "RCPT")}
     assert all(re.search(r"queued as [0-9A-F]+$", s.reply) for s in sent if s.code == 250)
+    multi = {s.reply for s in sent if s.recipient in (f"hana@{DOMAIN}", f"jill@{DOMAIN}")}
+    assert len(multi) == 1  # one message, one queue ID for both accepted recipients
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +377,7 @@ def loaded(run):
 
 def test_the_log_loads_without_unknown_lines(loaded) -> None:
     store, esp, log, _ = loaded
-    assert esp.error is None and esp.format == "touchbasepro_csv" and esp.rows_loaded == 8
+    assert esp.error is None and esp.format == "touchbasepro_csv" and esp.rows_loaded == 11
     assert log.error is None and log.format == "postfix", log.error
     assert log.rows_rejected == 0, store.rejected(log.import_id).to_dict("records")
     assert log.notes["lines_unknown"] == 0, log.notes.get("unknown_examples")
@@ -383,8 +398,11 @@ def test_trace_events_per_recipient(loaded) -> None:
     assert got[f"erin@{DOMAIN}"] == ["dropped"]
     assert got["frank@downstream.example.net"] == ["deferred"]
     assert got[f"grey@{DOMAIN}"] == ["deferred"]
-    # the NDR for bounce@ goes to the ESP's VERP address (and waits for the dead relay)
+    assert (got[f"hana@{DOMAIN}"], got[f"jill@{DOMAIN}"], got[f"nobody-here@{DOMAIN}"]) == (
+        ["delivered"], ["bounced"], ["rejected"])
+    # the NDRs go to the ESP's VERP addresses (and wait for the dead relay host)
     assert got[f"bnc-00000002@{ESP_DOMAIN}"] == ["deferred"]
+    assert got[f"bnc-00000008@{ESP_DOMAIN}"] == ["deferred"]
 
 
 def test_verdict_per_recipient(loaded) -> None:
@@ -393,7 +411,7 @@ def test_verdict_per_recipient(loaded) -> None:
     store, *_ = loaded
     df = journeys_df(store.cursor())
     got = dict(zip(df["recipient"], df["verdict"], strict=True))
-    assert got == {_address(sc.local): sc.verdict for sc in SCENARIOS}
+    assert got == EXPECTED
 
 
 def _pflogsumm_totals(log: Path) -> dict[str, int]:
@@ -423,5 +441,5 @@ def test_counts_agree_with_pflogsumm(loaded) -> None:
         "count(*) FILTER (WHERE event = 'dropped' AND raw LIKE '%: discard: %') AS discarded "
         "FROM trace_events WHERE import_id = ?", [log.import_id]).iloc[0].to_dict()
     assert {k: int(v) for k, v in ours.items()} == {k: theirs[k] for k in ours}
-    assert ours == {"delivered": 1, "deferred": 2, "bounced": 1, "rejected": 3, "held": 1,
+    assert ours == {"delivered": 2, "deferred": 3, "bounced": 2, "rejected": 4, "held": 1,
                     "discarded": 1}
