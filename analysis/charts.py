@@ -56,7 +56,7 @@ CUSTOMDATA = {
     "domain_heatmap": ("domain", "category"),
     "domain_incidents": ("domain",),
     "failures_over_time": ("category",),  # the bucket start is the point's x
-    "category_sunburst": ("path",),  # "category/reason/code", as deep as clicked
+    "category_sunburst": ("path",),  # "category/reason/code" (also the slice's id)
 }
 LABEL_WIDTH = 28  # longest domain label shown before it is shortened
 
@@ -191,16 +191,22 @@ def chart_domain_heatmap(df: pd.DataFrame, title: str | None = "Domain × catego
     grid = (df.pivot_table(index="domain", columns="category", values="failures",
                            aggfunc="sum", fill_value=0).reindex(index=rows, columns=cols)
             .fillna(0).astype(int))
-    custom = [[[d, c] for c in cols] for d in rows]
     text = [[f"{v:,}" if v else "" for v in r] for r in grid.to_numpy()]
     height = height or max(260, 80 + 26 * len(rows))
     fig = go.Figure(go.Heatmap(
         # Empty cells are NaN so they show the background, not the colour of zero.
         z=grid.where(grid > 0).to_numpy(), x=cols, y=[_short(d) for d in rows],
-        customdata=custom,
         text=text, texttemplate="%{text}", colorscale="OrRd", xgap=2, ygap=2,
-        colorbar=dict(title="failures"), zmin=0, hoverongaps=False,
-        hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{z:,} failures<extra></extra>"))
+        colorbar=dict(title="failures"), zmin=0, hoverinfo="skip"))
+    # Heatmap cells emit no selection events in Streamlit; an invisible marker on each
+    # non-empty cell carries the hover and the click (customdata: domain, category).
+    cells = [(d, c, int(grid.at[d, c])) for d in rows for c in cols if grid.at[d, c] > 0]
+    fig.add_scatter(
+        x=[c for _, c, _ in cells], y=[_short(d) for d, _, _ in cells], mode="markers",
+        marker=dict(size=22, symbol="square", opacity=0), showlegend=False,
+        customdata=[[d, c, n] for d, c, n in cells],
+        hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{customdata[2]:,} failures"
+                      "<extra></extra>")
     fig.update_yaxes(autorange="reversed", title=None)
     fig.update_xaxes(title=None, tickangle=-35, tickvals=cols,
                      ticktext=[label(c) for c in cols])
@@ -337,9 +343,16 @@ def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time
     d["lane"] = [_lane(r) for r in d.itertuples()]
     d = d.sort_values("event_time", kind="stable")
     d["n"] = range(len(d))
-    # Alternate labels above/below along a lane so events of the same second stay legible.
-    d["textpos"] = ["top center" if i % 2 == 0 else "bottom center"
-                    for i in d.groupby("lane").cumcount()]
+    # One label per lane and second ("received → failed"), alternating above and below
+    # along the lane, so events logged in the same second stay legible.
+    d["second"] = d["event_time"].dt.floor("s")
+    first = ~d.duplicated(["lane", "second"])
+    joined = d.groupby(["lane", "second"])["event"].agg(
+        lambda e: " → ".join(dict.fromkeys(str(x) for x in e)))
+    d["label"] = [joined[(lane, sec)] if is_first else ""
+                  for lane, sec, is_first in zip(d["lane"], d["second"], first, strict=True)]
+    slot = d[first].groupby("lane").cumcount().reindex(d.index).ffill().astype(int)
+    d["textpos"] = ["top center" if i % 2 == 0 else "bottom center" for i in slot]
     lanes = list(dict.fromkeys(d.sort_values(["side", "event_time"])["lane"]))
     height = height or max(260, 150 + 60 * len(lanes))
     fig = go.Figure()
@@ -351,7 +364,7 @@ def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time
                  + f"<br>{_wrap(r.detail)}" for r in part.itertuples()]
         fig.add_scatter(
             x=part["event_time"], y=part["lane"], mode="markers+text", name=name,
-            text=part["event"], textposition=list(part["textpos"]),
+            text=part["label"], textposition=list(part["textpos"]),
             marker=dict(size=14, color=EVENT_COLORS.get(name, "#8c8c8c"),
                         symbol=["diamond" if s == "ESP" else "circle" for s in part["side"]],
                         line=dict(width=1)),
@@ -376,8 +389,10 @@ def filters_from_point(chart: str, point: Mapping[str, Any],
                        bucket: str = "hour") -> dict[str, Any]:
     """The `Filters` fields a click on one point of `chart` selects (empty if none)."""
     data = point.get("customdata")
-    if data is None:
+    if data is None and not (chart == "category_sunburst" and point.get("id")):
         return {}
+    if data is None:
+        data = []
     if not isinstance(data, list | tuple):
         data = [data]
     values = dict(zip(CUSTOMDATA.get(chart, ()), data, strict=False))
@@ -390,6 +405,8 @@ def filters_from_point(chart: str, point: Mapping[str, Any],
         out["domains"] = (str(values["domain"]),)
     if values.get("category"):
         out["categories"] = (str(values["category"]),)
+    if chart == "category_sunburst" and not values.get("path") and point.get("id"):
+        values["path"] = point["id"]  # Streamlit reports a sunburst slice by its id
     if values.get("path"):
         parts = str(values["path"]).split("/")
         out["categories"] = (parts[0],)

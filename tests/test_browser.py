@@ -151,6 +151,16 @@ def upload(page, url: str, tz: str, files: list[Path]) -> None:
             has_text=f"{f.name}:").filter(has_text="rows loaded").first.wait_for()
 
 
+def click_element(page, element) -> None:
+    """Hover then click the middle of a plotly point (plotly picks what is under the pointer)."""
+    element.scroll_into_view_if_needed()
+    b = element.bounding_box()
+    cx, cy = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+    page.mouse.move(cx, cy)
+    time.sleep(0.3)
+    page.mouse.click(cx, cy)
+
+
 def click_bar(page, chart_title: str, x: str) -> None:
     """Click the first bar at category `x` of the plotly chart titled `chart_title`."""
     handle = page.evaluate_handle("""([title, x]) => {
@@ -166,12 +176,21 @@ def click_bar(page, chart_title: str, x: str) -> None:
     }""", [chart_title, x])
     bar = handle.as_element()
     assert bar is not None, f"no bar {x} in {chart_title}"
-    bar.scroll_into_view_if_needed()
-    b = bar.bounding_box()
-    cx, cy = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
-    page.mouse.move(cx, cy)  # plotly picks the point under the pointer on hover
-    time.sleep(0.3)
-    page.mouse.click(cx, cy)
+    click_element(page, bar)
+
+
+def click_heatmap_cell(page, chart_title: str) -> None:
+    """Click the first non-empty cell of the heatmap titled `chart_title`."""
+    handle = page.evaluate_handle("""(title) => {
+      for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        const t = gd.layout && gd.layout.title && gd.layout.title.text;
+        if (t && t.includes(title)) return gd.querySelector('.scatterlayer .point');
+      }
+      return null;
+    }""", chart_title)
+    cell = handle.as_element()
+    assert cell is not None, f"no clickable cell in {chart_title}"
+    click_element(page, cell)
 
 
 def test_new_user_uploads_the_story_and_follows_a_bounce(browser, tmp_path: Path) -> None:
@@ -197,6 +216,16 @@ def test_new_user_uploads_the_story_and_follows_a_bounce(browser, tmp_path: Path
         assert "18" in tile(page, "Sent").split()
         assert "4 · 22%" in tile(page, "Rejected")
         shoot(page, tmp_path / "overview.png")
+
+        # A heatmap cell opens the explorer on that domain and category.
+        click_heatmap_cell(page, "Domain × category")
+        page.wait_for_url("**/explorer?**domains=**")
+        assert "categories=" in page.url
+        page.get_by_text("failed messages ·").first.wait_for()
+        assert "Recipient domain is" in page.get_by_text("failed messages ·").first.inner_text()
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").click()
+        page.get_by_text("Failures by SMTP code").first.wait_for()
+        charts_drawn(page, 8)
 
         # Click the 550 bar: the explorer opens filtered to it, and says so in the URL.
         click_bar(page, "Failures by SMTP code", "550")

@@ -35,7 +35,10 @@ def test_domains_put_other_last_and_the_heatmap_leaves_empty_cells_blank() -> No
     heat = charts.chart_domain_heatmap(BY_DOMAIN)
     z = heat.data[0].z
     assert z[0][0] == 4 and pd.isna(z[1][0])  # b.example has no invalid_address failures
-    assert list(heat.data[0].customdata[0][0]) == ["a.example", "invalid_address"]
+    overlay = heat.data[1]  # the clickable markers on non-empty cells
+    assert [list(c) for c in overlay.customdata] == [
+        ["a.example", "invalid_address", 4], ["a.example", "authentication", 1],
+        ["b.example", "throttling", 2], ["other", "unknown", 1]]
 
 
 @pytest.mark.parametrize("fn", [charts.chart_failures_by_code, charts.chart_failures_by_domain,
@@ -75,6 +78,12 @@ def test_timeline_has_a_lane_per_source_and_server() -> None:
     fig = charts.chart_timeline(df)
     assert list(fig.layout.yaxis.categoryarray) == ["ESP · touchbasepro_csv",
                                                     "EXCH01 · exchange_msgtrk"]
+    labels = {t.name: (list(t.text), list(t.textposition)) for t in fig.data}
+    assert labels["bounced"] == (["bounced"], ["bottom center"])  # 2nd label on its lane
+    same_second = df.assign(event_time=df["event_time"].where(df["row_no"] != 9,
+                                                              df["event_time"].iloc[1]))
+    texts = [x for t in charts.chart_timeline(same_second).data for x in t.text]
+    assert "received → bounced" in texts and "" in texts  # one label per lane and second
     hover = " ".join(h for t in fig.data for h in t.hovertext)
     assert "&lt;not@found&gt;" in hover and "b.log, line 9" in hover
 
@@ -88,6 +97,8 @@ def test_timeline_has_a_lane_per_source_and_server() -> None:
      {"domains": ("a.example",), "categories": ("authentication",)}),
     ("category_sunburst", {"customdata": ["invalid_address/userunknown/5.1.1"]},
      {"categories": ("invalid_address",), "reasons": ("userunknown",), "enhanced": ("5.1.1",)}),
+    ("category_sunburst", {"id": "authentication/authfailure", "label": "authfailure"},
+     {"categories": ("authentication",), "reasons": ("authfailure",)}),
     ("category_sunburst", {"customdata": ["spam_or_reputation/spamdetected/550"]},
      {"categories": ("spam_or_reputation",), "reasons": ("spamdetected",), "codes": (550,)}),
     ("verdicts", {"customdata": ["junk"]}, {"verdicts": ("junk",)}),
