@@ -355,7 +355,7 @@ def _prefill_from_workspace(con: duckdb.DuckDBPyConnection, final: str, fmt: str
         f"sender = coalesce(e.sender, p.sender) FROM (SELECT server, queue_id, "
         f"any_value(message_id) AS message_id, any_value(sender) AS sender, "
         f"min(event_time) AS t0, max(event_time) AS t1 FROM trace_events "
-        f"WHERE format = ? AND queue_id IS NOT NULL AND message_id IS NOT NULL "
-        f"GROUP BY server, queue_id) p WHERE e.queue_id = p.queue_id "
+        f"WHERE format = ? AND message_id IS NOT NULL AND queue_id IN (SELECT queue_id "
+        f"FROM {final} WHERE message_id IS NULL) GROUP BY server, queue_id) p WHERE e.queue_id = p.queue_id "
         f"AND e.server IS NOT DISTINCT FROM p.server AND e.message_id IS NULL "
         f"AND e.event_time BETWEEN p.t0 - INTERVAL 2 DAY AND p.t1 + INTERVAL 2 DAY", [fmt])
