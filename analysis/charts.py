@@ -48,6 +48,11 @@ EVENT_COLORS = {
     "deferred": "#72b7b2", "expanded": "#8c8c8c", "forwarded": "#88d27a", "other": "#8c8c8c",
     "complained": "#b279a2", "unsubscribed": "#b279a2",
 }
+# Where an event sits in a message's life, to order events logged in the same second.
+EVENT_STAGE = {"sent": 0, "received": 1, "expanded": 2, "forwarded": 2, "other": 3,
+               "delivered": 4, "junk": 5, "quarantined": 5, "held": 5, "dropped": 5,
+               "deferred": 6, "rejected": 6, "failed": 6, "bounced": 6, "opened": 8,
+               "clicked": 8, "complained": 8, "unsubscribed": 8}
 # The customdata each clickable chart carries per point, in order.
 CUSTOMDATA = {
     "verdicts": ("verdict",),
@@ -346,6 +351,8 @@ def chart_timeline(df: pd.DataFrame, title: str | None = "What happened, in time
     # One label per lane and second ("received → failed"), alternating above and below
     # along the lane, so events logged in the same second stay legible.
     d["second"] = d["event_time"].dt.floor("s")
+    d["stage"] = [EVENT_STAGE.get(str(e), 3) for e in d["event"]]
+    d = d.sort_values(["second", "stage", "event_time"], kind="stable")
     first = ~d.duplicated(["lane", "second"])
     joined = d.groupby(["lane", "second"])["event"].agg(
         lambda e: " → ".join(dict.fromkeys(str(x) for x in e)))
