@@ -166,7 +166,9 @@ with tab_rows:
                 "permanent": st.column_config.CheckboxColumn("hard"),
                 "suppress": st.column_config.CheckboxColumn("suppress"),
             })
-        picked_rows = event.selection.rows if event is not None else []
+        # A selection survives a filter change; ignore it once it points past the rows.
+        picked_rows = [i for i in (event.selection.rows if event is not None else [])
+                       if i < len(rows)]
         if picked_rows:
             r = rows.iloc[picked_rows[0]]
             with st.container(border=True, key="explorer_detail"):

@@ -42,7 +42,8 @@ if needle.strip():
             selection_mode="single-row", height=min(38 + 35 * len(found), 250),
             column_config={"journey_id": None, "sent_at": st.column_config.DatetimeColumn(
                 "sent (UTC)", format="YYYY-MM-DD HH:mm:ss")})
-        picked = event.selection.rows if event is not None else []
+        picked = [i for i in (event.selection.rows if event is not None else [])
+                  if i < len(found)]
         journey_id = int(found.iloc[picked[0] if picked else 0]["journey_id"])
     params = {"q": needle.strip()}
 elif url_journey.isdigit():

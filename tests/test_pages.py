@@ -327,3 +327,56 @@ def test_guide_explains_each_server_and_searches_codes(story: Path) -> None:
     ref = next(d.value for d in at.dataframe if "meaning" in d.value.columns)
     assert ref["code"].tolist() == ["550", "5.1.1"]
     assert any("SPF, DKIM and DMARC" in m.value for m in at.markdown)
+
+
+# --- the demo data set --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    demo = pytest.importorskip("analysis.demo")
+    path = tmp_path_factory.mktemp("demo") / "ws.duckdb"
+    store = Store(path)
+    store.set_meta("demo_offered", "yes")
+    results = demo.load_demo(store)
+    assert results and all(r.error is None for r in results)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def demo_ws(demo_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DELIVERY_TRACE_WORKSPACE", str(demo_path))
+    return demo_path
+
+
+def test_every_page_works_on_the_demo(demo_ws: Path) -> None:
+    at = run()
+    assert at.selectbox(key="overview_campaign").value == "November Newsletter"
+    k = engine_value(demo_ws, "kpis", Filters(campaigns=("November Newsletter",)))
+    assert tiles(at)["Sent"] == (f"{k['sent']:,}", f"{k['sent'] - 2280:+,}")  # vs October
+    assert len(at.get("plotly_chart")) == 8
+    for page in ("pages/explorer.py", "pages/message.py", "pages/guide.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+
+
+def test_message_page_finds_a_demo_message(demo_ws: Path) -> None:
+    store = Store(demo_ws)
+    row = store.df("SELECT recipient, remote_id, verdict FROM journeys WHERE match = 'exact' "
+                   "AND remote_id IS NOT NULL AND failure_code IS NOT NULL "
+                   "ORDER BY journey_id LIMIT 1").iloc[0]
+    store.close()
+    at = run("pages/message.py", {"q": row["remote_id"]})
+    assert any(s.value == row["recipient"] for s in at.subheader)
+    words = row["verdict"].replace("_", " ")
+    assert any(f"Verdict: {words}" in i.value for i in at.info)
+    assert at.get("plotly_chart")
+
+
+def test_demo_explorer_link_round_trip(demo_ws: Path) -> None:
+    f = Filters(campaigns=("November Newsletter",), codes=(550,), severity="hard")
+    at = run("pages/explorer.py", f.to_params())
+    n = engine_value(demo_ws, "explorer_count", f)
+    assert n > 0 and headline(at).startswith(f"**{n:,}** failed messages")
+    assert at.selectbox(key="explorer_severity").value == "hard (permanent)"
+    assert at.multiselect(key="explorer_campaigns").value == ["November Newsletter"]
