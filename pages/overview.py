@@ -41,7 +41,8 @@ if not has_journeys(store):
     st.stop()
 
 campaigns = engine(store, "queries.campaigns")
-names = list(reversed(campaigns["campaign"].fillna("(no campaign)").tolist()))
+# Newest first; sends without a campaign name are only in "All campaigns".
+names = list(reversed(campaigns["campaign"].dropna().tolist()))
 c1, c2, c3 = st.columns([3, 1, 1])
 choice = c1.selectbox("Campaign", [ALL] + names, index=1 if len(names) > 1 else 0,
                       key="overview_campaign",
