@@ -133,16 +133,26 @@ SELECT rowid AS tid, import_id, row_no, format, server, event_time, event, recip
 FROM trace_events
 """
 
+# Each OR-branch of the match is its own equi-join (UNION ALL, then DISTINCT): DuckDB runs
+# a join on an OR of conditions as a nested loop, which took 170 s at 100k sends (issue 7,
+# docs/benchmarks.md); the hash joins give the same rows in well under a second.
 _EXACT_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _seed AS
-SELECT DISTINCT k.journey_id, t.tid, k.kind
-FROM _jk k JOIN _j j USING (journey_id)
-JOIN _t t ON (
-     (k.kind = 'msgid' AND t.k_msgid = k.key)
-  OR (k.kind = 'internal' AND t.k_internal = k.key)
-  OR (k.kind = 'queue' AND t.k_queue = k.key
-      AND abs(epoch(t.event_time) - epoch(j.sent_at)) < {QUEUE_ID_WINDOW_H} * 3600))
-WHERE t.recipient IS NULL OR t.recipient = j.recipient
+WITH hits AS (
+  SELECT k.journey_id, t.tid, k.kind, t.recipient, j.recipient AS j_recipient
+  FROM _jk k JOIN _j j USING (journey_id) JOIN _t t ON t.k_msgid = k.key
+  WHERE k.kind = 'msgid'
+  UNION ALL
+  SELECT k.journey_id, t.tid, k.kind, t.recipient, j.recipient
+  FROM _jk k JOIN _j j USING (journey_id) JOIN _t t ON t.k_internal = k.key
+  WHERE k.kind = 'internal'
+  UNION ALL
+  SELECT k.journey_id, t.tid, k.kind, t.recipient, j.recipient
+  FROM _jk k JOIN _j j USING (journey_id) JOIN _t t ON t.k_queue = k.key
+  WHERE k.kind = 'queue'
+    AND abs(epoch(t.event_time) - epoch(j.sent_at)) < {QUEUE_ID_WINDOW_H} * 3600)
+SELECT DISTINCT journey_id, tid, kind FROM hits
+WHERE recipient IS NULL OR recipient = j_recipient
 """
 
 # Every row of the same trace message as a seed: same Message-ID or network ID, the same
@@ -152,15 +162,22 @@ CREATE OR REPLACE TEMP TABLE {{out}} AS
 WITH ids AS (
   SELECT DISTINCT s.journey_id, t.k_msgid, t.k_network, t.server, t.k_queue, t.k_related,
          t.event_time
-  FROM {{seed}} s JOIN _t t USING (tid))
-SELECT DISTINCT i.journey_id, t.tid
-FROM ids i JOIN _j j USING (journey_id) JOIN _t t ON (
-     (t.k_msgid = i.k_msgid)
-  OR (t.k_network = i.k_network)
-  OR (t.k_queue IS NOT NULL AND t.k_queue IN (i.k_queue, i.k_related)
-      AND t.server IS NOT DISTINCT FROM i.server
-      AND abs(epoch(t.event_time) - epoch(i.event_time)) < {QUEUE_ID_WINDOW_H} * 3600))
-WHERE t.recipient IS NULL OR t.recipient = j.recipient
+  FROM {{seed}} s JOIN _t t USING (tid)),
+hits AS (
+  SELECT i.journey_id, t.tid, t.recipient FROM ids i JOIN _t t ON t.k_msgid = i.k_msgid
+  UNION ALL
+  SELECT i.journey_id, t.tid, t.recipient FROM ids i JOIN _t t ON t.k_network = i.k_network
+  UNION ALL
+  SELECT i.journey_id, t.tid, t.recipient FROM ids i JOIN _t t
+    ON t.k_queue = i.k_queue AND t.server IS NOT DISTINCT FROM i.server
+  WHERE abs(epoch(t.event_time) - epoch(i.event_time)) < {QUEUE_ID_WINDOW_H} * 3600
+  UNION ALL
+  SELECT i.journey_id, t.tid, t.recipient FROM ids i JOIN _t t
+    ON t.k_queue = i.k_related AND t.server IS NOT DISTINCT FROM i.server
+  WHERE abs(epoch(t.event_time) - epoch(i.event_time)) < {QUEUE_ID_WINDOW_H} * 3600)
+SELECT DISTINCT h.journey_id, h.tid
+FROM hits h JOIN _j j USING (journey_id)
+WHERE h.recipient IS NULL OR h.recipient = j.recipient
 UNION SELECT journey_id, tid FROM {{seed}}
 """
 
