@@ -311,17 +311,21 @@ _KEYS_SQL = """
 CREATE OR REPLACE TABLE journey_keys AS SELECT * FROM _jk
 """
 
-_UNMATCHED_TRACE_SQL = """
+_UNMATCHED_LIST = "nullif(array_to_string(list_sort(list_distinct(list(t.{c}))), ', '), '')"
+# Sorted distinct lists via list() instead of string_agg(DISTINCT ...): DuckDB plans every
+# DISTINCT aggregate as its own hash aggregate and join (9.7 s vs 4.0 s for 1.4M trace
+# messages, issue 7); the values are never '' (the store stores NULL instead).
+_UNMATCHED_TRACE_SQL = f"""
 CREATE OR REPLACE TABLE trace_unmatched AS
 SELECT coalesce(t.k_msgid, t.k_network, t.server || ':' || t.k_queue, t.k_internal,
                 'row:' || t.import_id || ':' || t.row_no) AS trace_message,
-  min(t.import_id) AS import_id, string_agg(DISTINCT t.format, ', ' ORDER BY t.format) AS format,
+  min(t.import_id) AS import_id, {_UNMATCHED_LIST.format(c="format")} AS format,
   min(t.event_time) AS first_event_at,
-  string_agg(DISTINCT t.recipient, ', ' ORDER BY t.recipient) AS recipients,
-  string_agg(DISTINCT t.sender, ', ' ORDER BY t.sender) AS senders,
+  {_UNMATCHED_LIST.format(c="recipient")} AS recipients,
+  {_UNMATCHED_LIST.format(c="sender")} AS senders,
   min(t.subject) AS subject,
-  string_agg(DISTINCT t.event, ', ' ORDER BY t.event) AS events, count(*) AS rows
-FROM _t t WHERE t.tid NOT IN (SELECT tid FROM _exact UNION SELECT tid FROM _approx)
+  {_UNMATCHED_LIST.format(c="event")} AS events, count(*) AS rows
+FROM _t t ANTI JOIN (SELECT tid FROM _exact UNION ALL SELECT tid FROM _approx) m USING (tid)
 GROUP BY ALL ORDER BY first_event_at
 """
 
