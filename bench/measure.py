@@ -30,6 +30,14 @@ except ImportError:  # pragma: no cover - depends on the build
     _report = None
 
 
+def _open(workspace: str, memory_limit: str | None = None) -> Store:
+    """The store as the app opens it; `memory_limit` only for the --memory-limit experiment."""
+    store = Store(workspace)
+    if memory_limit:
+        store.con.execute(f"SET memory_limit = '{memory_limit}'")  # a --memory-limit value
+    return store
+
+
 def _fresh(path: str) -> None:
     for p in (path, path + ".wal"):
         if os.path.exists(p):
@@ -56,10 +64,10 @@ def _profiled(fn: Callable[[], Any], profile: bool) -> tuple[Any, float, str]:
 
 
 def ingest(files: list[str], format: str, tz: str, year: int | None, workspace: str,
-           profile: bool = False) -> dict[str, Any]:
+           profile: bool = False, memory_limit: str | None = None) -> dict[str, Any]:
     """Store.load_files of one input into a new workspace; the derived refresh is off."""
     _fresh(workspace)
-    store = Store(workspace)
+    store = _open(workspace, memory_limit)
     store.refresh_derived = lambda: None  # type: ignore[method-assign] # measured on its own
     results, dt, prof = _profiled(lambda: store.load_files(
         files, format=format, opts=ParseOptions(tz=tz, year=year), origin="bench"), profile)
@@ -96,10 +104,11 @@ def read_csv_baseline(files: list[str], workspace: str, options: str = "") -> di
     return {"seconds": dt, "rows_read": rows}
 
 
-def build(inputs: list[dict[str, Any]], workspace: str) -> dict[str, Any]:
+def build(inputs: list[dict[str, Any]], workspace: str,
+          memory_limit: str | None = None) -> dict[str, Any]:
     """Load every input into one workspace, then refresh classification and journeys once."""
     _fresh(workspace)
-    store = Store(workspace)
+    store = _open(workspace, memory_limit)
     store.set_meta("demo_offered", "yes")  # the app must not offer the demo on top
     real_refresh = store.refresh_derived
     store.refresh_derived = lambda: None  # type: ignore[method-assign]

@@ -38,6 +38,9 @@ def summarize(runs: list[dict[str, Any]], key: str = "seconds") -> dict[str, Any
         rss = [r.get("peak_rss_mb") or 0 for r in ok]
         out["peak_rss_mb"] = max(rss)
         out["last"] = {k: v for k, v in ok[-1].items() if k not in ("profile", "traceback")}
+        out["mins"] = {k: min(r[k] for r in ok) for k, v in ok[0].items()
+                       if isinstance(v, int | float) and not isinstance(v, bool)
+                       and all(isinstance(r.get(k), int | float) for r in ok)}
     bad = [r for r in runs if not (r.get("ok", True) and key in r)]
     if bad:
         out["skipped" if "skipped" in bad[0] else "error"] = bad[0].get("skipped") or \
@@ -108,7 +111,8 @@ class Runner:
                 continue
             res["ingest"][key] = self.repeat(f"ingest {key}", lambda k=key, i=inp: self.call(
                 "ingest", files=paths[k], format=formats[k]["format"], tz=i.tz, year=i.year,
-                workspace=str(folder / f"ingest-{k}.duckdb"), profile=self.args.profile))
+                workspace=str(folder / f"ingest-{k}.duckdb"), profile=self.args.profile,
+                memory_limit=self.args.memory_limit))
         self._baselines(res, folder, inputs, paths)
         self._workspace(res, folder, inputs, paths, formats, largest)
         return res
@@ -133,7 +137,8 @@ class Runner:
                          year=i.year) for k, i in inputs.items()
                     if k != "xlsx" and not formats[k].get("skipped")]  # xlsx repeats the ESP rows
         self.log(f"workspace: load {', '.join(x['key'] for x in loadable)}, then refresh once")
-        build = self.call("build", inputs=loadable, workspace=ws)
+        build = self.call("build", inputs=loadable, workspace=ws,
+                          memory_limit=self.args.memory_limit)
         res["build"] = build
         if not build.get("ok"):
             self.log(f"  build FAILED: {build.get('error')}")
@@ -161,11 +166,11 @@ class Runner:
                     "query", workspace=ws, name=q, filtered=True))
         res["report"] = self.repeat("report export (write_report)", lambda: self.call(
             "report", workspace=ws, out=str(folder / "report.html")))
-        if largest and not self.args.no_browser:
-            res["browser"] = self.repeat("Overview first render (browser)",
-                                         lambda: _browser(ws, folder))
-        elif largest:
+        if self.args.no_browser:
             res["browser"] = {"n": 0, "skipped": "--no-browser"}
+        else:  # every size, to show what depends on the data; repeated at the largest
+            res["browser"] = self.repeat("Overview first render (browser)",
+                                         lambda: _browser(ws, folder), None if largest else 1)
 
     # -- all ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -238,8 +243,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--profile", action="store_true", help="keep cProfile output in the JSON")
-    ap.add_argument("--slow", type=float, default=45,
+    ap.add_argument("--slow", type=float, default=40,
                     help="stop repeating a measurement after this many seconds (after 2 runs)")
+    ap.add_argument("--memory-limit", help="experiment: SET memory_limit (e.g. 1GB) in the "
+                    "stores that ingest and build (the app itself sets none)")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per measurement")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--markdown", type=Path, help="write the result tables as Markdown here")
@@ -262,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(result, indent=1, default=str))
     print()
     print(render_text(result))
+    (results_dir / "latest.md").write_text(render_markdown(result))
     if args.markdown:
         args.markdown.write_text(render_markdown(result))
     print(f"\nresults: {results_dir / 'latest.json'} ({result['seconds']:.0f} s in all)")

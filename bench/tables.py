@@ -103,8 +103,17 @@ def scaling_table(result: dict[str, Any], md: bool) -> str:
     names += [(f"query {q}", lambda r, q=q: _fmt_s(r.get("queries", {}).get(q, {}), 3))
               for q in [*QUERY_NAMES, *(f + " [filtered]" for f in FILTERED)]]
     names.append(("Overview first render", lambda r: _fmt_s(r.get("browser", {}))))
+    for key, label in (("title_seconds", "  of which: title shown"),
+                       ("tiles_seconds", "  of which: 12 tiles shown"),
+                       ("warm_seconds", "Overview, second visitor (warm server)")):
+        names.append((label, lambda r, k=key: _mins(r.get("browser", {}), k)))
     rows = [[name] + [fn(result["sizes"][s]) for s in sizes] for name, fn in names]
     return _table(["seconds (min / median)"] + [f"{int(s):,}" for s in sizes], rows, md)
+
+
+def _mins(s: dict[str, Any], key: str) -> str:
+    v = (s.get("mins") or {}).get(key)
+    return "skip" if v is None else f"{v:.2f}"
 
 
 def _build(r: dict[str, Any]) -> str:
