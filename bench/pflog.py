@@ -7,10 +7,12 @@ day has fewer than 512k events, so the exact totals are the sums of the per-day 
 
 from __future__ import annotations
 
+import os
 import re
-import resource
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,18 +33,23 @@ def run(log: Path, timeout: float = 1800) -> dict[str, Any]:
     exe = available()
     if exe is None:
         return {"ok": False, "skipped": "pflogsumm is not installed (make postfix installs it)"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    proc = subprocess.run([exe, str(log)], capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    dt = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with tempfile.TemporaryFile() as err, subprocess.Popen(
+            [exe, str(log)], stdout=subprocess.PIPE, stderr=err) as proc:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        assert proc.stdout is not None
+        text = proc.stdout.read().decode("utf-8", "replace")
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        timer.cancel()
+        dt = time.perf_counter() - t
+        err.seek(0)
+        problem = err.read().decode("utf-8", "replace").strip()[-500:]
     if proc.returncode != 0:
-        return {"ok": False, "error": proc.stderr.strip()[-500:]}
-    out = {"ok": True, "seconds": dt, "counts": parse(proc.stdout)}
-    if rss > before:  # ru_maxrss of children is the largest child so far
-        out["peak_rss_mb"] = round(rss / 1024, 1)
-    return out
+        return {"ok": False, "error": problem or f"exit status {proc.returncode}"}
+    return {"ok": True, "seconds": dt, "counts": parse(text),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
 def parse(text: str) -> dict[str, Any]:
