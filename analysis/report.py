@@ -26,6 +26,7 @@ from .redact import Redactor, redactor
 NO_FILTERS = Filters()
 FORMATS = (".html", ".xlsx", ".pdf", ".zip")
 TOP_DOMAINS = 15
+ALL_DOMAINS = 10**9  # failures_by_domain's `top` that keeps every domain
 JOURNEY_COLUMNS = [
     "journey_id", "campaign", "sent_at", "recipient", "recipient_domain", "esp_event",
     "verdict", "match", "trace_format", "trace_server", "trace_final_event",
@@ -54,6 +55,7 @@ class ReportData:
     by_code: pd.DataFrame
     codes: pd.DataFrame
     by_domain: pd.DataFrame
+    domain_matrix: pd.DataFrame
     heatmap: pd.DataFrame
     incidents: pd.DataFrame
     over_time: pd.DataFrame
@@ -257,6 +259,7 @@ def build_report(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS,
         first_sent=span["first"], last_sent=span["last"], kpis=queries.kpis(con, f),
         verdicts=queries.verdict_counts(con, f), by_code=by_code, codes=red(_codes(by_code)),
         by_domain=red(queries.failures_by_domain(con, f, TOP_DOMAINS)),
+        domain_matrix=red(queries.failures_by_domain(con, f, ALL_DOMAINS)),
         heatmap=red(queries.domain_category_matrix(con, f, TOP_DOMAINS)),
         incidents=red(queries.domain_incidents(con, f)),
         over_time=red(queries.failures_over_time(con, f, bucket)), bucket=bucket,

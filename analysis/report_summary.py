@@ -48,7 +48,7 @@ class Summary:
         """Plain text (for the Excel Summary sheet and the page)."""
         lines = [self.headline, "", *self.paragraphs]
         if self.causes:
-            lines += ["", "Top causes:", *(f"- {c}" for c in self.causes)]
+            lines += ["", "Top causes:", *(f"• {c}" for c in self.causes)]
         if self.actions:
             lines += ["", "What to do first:", *(f"{i}. {a}" for i, a in
                                                  enumerate(self.actions, 1))]
