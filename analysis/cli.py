@@ -96,16 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="OUT", default="-")
     p.set_defaults(func=cmd_suppressions)
 
-    p = sub.add_parser("report", help="write an HTML, XLSX or PDF report")
+    p = sub.add_parser("report", help="write an HTML, XLSX or PDF report (or a zip of PNG charts)",
+                       description="Write a stakeholder report of the filtered journeys. "
+                       "Exit 0 when written, 2 with a one-line message otherwise.")
     _workspace(p)
-    p.add_argument("--out", required=True, metavar="FILE", help="report.html, .xlsx or .pdf")
-    p.add_argument("--redact", choices=["none", "mask", "hash"], default="none")
-    p.add_argument("--key", help="secret key for --redact hash")
-    p.add_argument("--campaign", action="append", default=[])
-    p.add_argument("--since", help="first day or time (in UTC)")
-    p.add_argument("--until", help="last day or time (in UTC)")
-    p.add_argument("--domain", action="append", default=[])
-    p.add_argument("--code", action="append", default=[], type=int)
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="report.html, report.xlsx, report.pdf (needs Chromium) or charts.zip "
+                        "(PNG charts, needs Chromium)")
+    p.add_argument("--redact", choices=["none", "mask", "hash"], default="none",
+                   help="addresses: keep (none), mask the local part (j***@example.com) or "
+                        "replace it with a keyed hash (h:…@example.com)")
+    p.add_argument("--key", help="secret key for --redact hash (default: "
+                                 "$DELIVERY_TRACE_REDACT_KEY)")
+    p.add_argument("--campaign", action="append", default=[], help="repeat for several")
+    p.add_argument("--since", help="first day or time (in UTC), e.g. 2025-11-04")
+    p.add_argument("--until", help="last day or time (in UTC); a bare date includes the day")
+    p.add_argument("--domain", action="append", default=[], help="recipient domain; repeatable")
+    p.add_argument("--code", action="append", default=[], type=int,
+                   help="SMTP reply code, e.g. 550; repeatable")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success (cron)")
     p.set_defaults(func=cmd_report)
     return parser
 
@@ -249,13 +258,20 @@ def cmd_suppressions(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .queries import Filters
+    from .redact import resolve_key
     from .report import write_report
 
     filters = Filters(campaigns=tuple(args.campaign), since=args.since, until=args.until,
                       domains=tuple(args.domain), codes=tuple(args.code))
-    out = write_report(open_store(args).cursor(), Path(args.out), filters=filters,
-                       redact=args.redact, key=args.key)
-    print(f"wrote {out}")
+    key = resolve_key(args.key) if args.redact == "hash" else None
+    try:
+        out = write_report(open_store(args).cursor(), Path(args.out), filters=filters,
+                           redact=args.redact, key=key)
+    except OSError as e:  # an unwritable --out: one line for cron, no traceback
+        print(f"delivery-trace: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FAIL
+    if not args.quiet:
+        print(f"wrote {out}")
     return EXIT_OK
 
 

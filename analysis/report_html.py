@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import math
 from functools import cache
 from importlib import resources
@@ -103,6 +104,12 @@ def figure_json(data: ReportData, fig: go.Figure) -> str:
     """Script-safe JSON of a figure with redacted, markup-escaped strings."""
     spec = data.redactor.deep(_escape_labels(fig.to_plotly_json()))
     return to_json_plotly(spec)  # escapes <, > and / so no string can close the script
+
+
+def safe_figures(data: ReportData) -> dict[str, go.Figure]:
+    """The report's charts as the HTML draws them (redacted, labels escaped), for the app."""
+    return {name: go.Figure(json.loads(figure_json(data, fig)))
+            for name, fig in figures(data).items()}
 
 
 def _chart_divs(data: ReportData) -> tuple[str, str]:
