@@ -39,7 +39,9 @@ HASH_HEX = 16  # 64 bits of the HMAC: collisions are negligible for any mailing 
 # or more labels (a dotless `user@localhost` is still an address).
 _LOCAL = r"[\w!#$%&*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
 _DOMAIN = r"[\w](?:[\w-]*[\w])?(?:\.[\w](?:[\w-]*[\w])?)*"
-EMAIL_RE = re.compile(f"({_LOCAL})@({_DOMAIN})")
+# The lookbehind starts a match only where a token starts: without it a long run of word
+# characters with no '@' (minified JavaScript) is rescanned from every position.
+EMAIL_RE = re.compile(f"(?<![\\w!#$%&*+/=?^`{{|}}~-])({_LOCAL})@({_DOMAIN})")
 _HASHED_RE = re.compile(f"h:[0-9a-f]{{{HASH_HEX}}}$")
 
 

@@ -132,6 +132,9 @@ def test_redactor_mask_hash_and_keep() -> None:
     assert out == ("550 5.1.1 <M***@pine.example.org>: rejected; id "
                    "<2025.ab12@mta4.esp.example.net> from b***@bounce.esp.example.net")
     assert mask.text(out) == out  # idempotent
+    for odd in (".joe@y.example", "rcpt=joe@y.example", "'joe@y.example'", "--joe@y.example",
+                "joe@localhost", "jöe@y.example"):
+        assert "joe@" not in mask.text(odd) and "jöe@" not in mask.text(odd), odd
     h1, h2, other = redactor("hash", "k1"), redactor("hash", "k1"), redactor("hash", "k2")
     token = h1.address("marco.rossi@pine.example.org")
     assert re.fullmatch(r"h:[0-9a-f]{16}@pine\.example\.org", token)
