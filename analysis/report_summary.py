@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # How much one failure of a category weighs when ordering "what to do first": blocks and
 # authentication failures hit every later message to that domain; throttling and
 # greylisting mostly resolve themselves on retry.
-PRIORITY = {"authentication": 3.0, "spam_or_reputation": 3.0, "policy_or_configuration": 2.0,
+PRIORITY = {"authentication": 5.0, "spam_or_reputation": 3.0, "policy_or_configuration": 2.0,
             "invalid_address": 2.0, "connectivity": 1.5, "mailbox_unavailable": 1.0,
             "unknown": 1.0, "throttling": 0.5}
 FILTERED_ADVICE = ("Check that SPF, DKIM and DMARC pass and align for the sending domain, "
@@ -180,11 +180,11 @@ def _actions(data: ReportData, n: dict[str, int], filtered: int) -> list[str]:
     if filtered:
         ranked.append((2.0 * filtered, f"Junk / quarantine ({_count(filtered, 'message')}): "
                                        f"{FILTERED_ADVICE}"))
-    covered = int(data.match.get("no_trace_but_covered", 0))
-    if n["accepted_no_trace"]:
-        ranked.append((0.3 * n["accepted_no_trace"],
-                       f"No trace ({_count(n['accepted_no_trace'], 'message')}"
-                       + (f", {covered:,} at domains with a trace" if covered else "")
-                       + f"): {NO_TRACE_ADVICE}"))
     ranked.sort(key=lambda t: -t[0])
+    # Messages with no trace at a domain whose trace *was* loaded are worth a question to
+    # that domain; most domains never send a trace, so the rest is normal and not listed.
+    covered = int(data.match.get("no_trace_but_covered", 0))
+    if covered and len(ranked) < 5:
+        ranked.append((0.0, f"No trace ({_count(covered, 'message')} accepted at domains whose "
+                            f"trace was loaded, but missing from it): {NO_TRACE_ADVICE}"))
     return [text for _, text in ranked[:5]]
