@@ -64,16 +64,28 @@ class Classification:
         return asdict(self)
 
 
+# "Invalid-Recipient", "BAD_RECIPIENT", "User_unknown": a hyphen or underscore between two
+# letters or digits matches a space, in the text and in the rule fragments alike.
+_JOINER_RE = re.compile(r"(?<=[a-z0-9])[-_](?=[a-z0-9])")
+
+
+def _unjoin(text: str) -> str:
+    return _JOINER_RE.sub(" ", text)
+
+
 class _Compiled:
     """A rule with its regexes compiled once."""
 
-    __slots__ = ("rule", "enh_re", "enh_any", "text_re", "codes", "code_class")
+    __slots__ = ("rule", "frags", "enh_re", "enh_any", "skip_re", "text_re", "codes",
+                 "code_class")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
+        self.frags = tuple(_unjoin(f) for f in rule.text)
         e = rule.enhanced
         self.enh_re = re.compile(e) if e and e.startswith("^") else None
         self.enh_any = e[2:] if e and e.startswith("*.") else None
+        self.skip_re = re.compile(rule.skip_enhanced) if rule.skip_enhanced else None
         self.text_re = re.compile(rule.regex) if rule.regex else None
         self.codes = rule.code if isinstance(rule.code, tuple) else None
         self.code_class = rule.code if isinstance(rule.code, str) else None
@@ -85,9 +97,9 @@ class _Compiled:
             return r.exact == exact
         if r.host is not None and r.host not in providers:
             return False
-        if r.text:
+        if self.frags:
             pos = 0
-            for frag in r.text:
+            for frag in self.frags:
                 pos = low.find(frag, pos)
                 if pos < 0:
                     return False
@@ -107,6 +119,8 @@ class _Compiled:
                     return False
             elif enh != r.enhanced:
                 return False
+        if self.skip_re is not None and enh is not None and self.skip_re.match(enh):
+            return False
         if r.command and command not in r.command:
             return False
         return self.text_re is None or self.text_re.search(low) is not None
@@ -127,14 +141,14 @@ def _build_index() -> tuple[dict[str, list[int]], list[int]]:
     stand-in for an Aho-Corasick scan: thousands of distinct texts per second).
     """
     counts: dict[str, int] = {}
-    for r in RULES:
-        for frag in r.text[:1]:
+    for c in _COMPILED:
+        for frag in c.frags[:1]:
             for g in _grams(frag):
                 counts[g] = counts.get(g, 0) + 1
     index: dict[str, list[int]] = {}
     always: list[int] = []
-    for i, r in enumerate(RULES):
-        grams = _grams(r.text[0]) if r.text else set()
+    for i, c in enumerate(_COMPILED):
+        grams = _grams(c.frags[0]) if c.frags else set()
         if grams:
             index.setdefault(min(grams, key=lambda g: (counts[g], g)), []).append(i)
         else:
@@ -203,7 +217,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     norm = smtp.normalise_reply(raw)
     low_full = norm.lower()
     providers = detect_providers(low_full, domain)
-    low = _ADDR_RE.sub("<addr>", low_full)
+    low = _unjoin(_ADDR_RE.sub("<addr>", low_full))
     exact = raw.strip().lower()
     cmd = _command(command, low_full)
     rule: Rule | None = None

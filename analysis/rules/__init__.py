@@ -28,6 +28,7 @@ class Rule:
     category: str | None = None  # override of the reason's category
     suppress: bool | None = None  # override of the reason's suppress default
     permanent: bool | None = None  # for ESP labels without a code: the label's hard/soft
+    skip_enhanced: str | None = None  # regex: the row does not apply when the enhanced code matches
     source: str = ""  # where the message text and its meaning come from
 
 
@@ -165,6 +166,7 @@ PROVIDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gmx": (("gmx.", "web.de", "mail.com", "email.de"),
             ("gmx.net", "gmx.com", "web.de", "postmaster.gmx", "nemesis")),
     "orange": (("orange.fr", "wanadoo.fr"), ("ofr_", "ofr0", "orange.fr", "wanadoo")),
+    "tonline": (("t-online.de", "magenta.de"), ("t-online.de", "rx.t-online")),
     "mimecast": ((), ("mimecast",)),
     "proofpoint": ((), ("proofpoint", "pphosted")),
     "barracuda": ((), ("barracuda", "bsmtpd")),

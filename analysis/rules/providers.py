@@ -12,6 +12,8 @@ Y = "https://senders.yahooinc.com/smtp-error-codes + shared/formats/smtp_respons
 APPLE = "https://smtp.codes/icloud (iCloud replies) + https://support.apple.com/en-us/HT204137"
 GMX = "https://smtp.codes/unitedinternet + https://postmaster.gmx.com/en/error-messages"
 ORANGE = "https://bentonow.com/smtp-errors/orange (OFR codes)"
+TONLINE = ("https://postmaster.t-online.de/index.en.html + https://www.spamresource.com/2020/06/"
+           "whoops-t-onlinede-not-accepting-mail.html ('(BL)' greeting)")
 MC = ("https://mimecastsupport.zendesk.com/hc/en-us/articles/"
       "34000709564691-Policies-Mimecast-SMTP-Error-Codes")
 
@@ -166,10 +168,16 @@ PROVIDER_RULES: list[Rule] = [
     # --- GMX / web.de / mail.com (United Internet) --------------------------------------
     P("gmx.spf", "gmx", "authfailure", GMX, text="reject due to spf policy"),
     P("gmx.block-listed", "gmx", "blocked", GMX, text="block listed"),
+    # "554-No SMTP service 554-Bad DNS PTR resource record": the PTR is the cause
+    P("gmx.bad-ptr", "gmx", "requireptr", GMX, text="ptr resource record"),
     P("gmx.no-smtp-service", "gmx", "blocked", GMX, text="no smtp service"),
     P("gmx.policy-violations", "gmx", "badreputation", GMX, text="reject due to policy violations"),
     P("gmx.policy-restrictions", "gmx", "policyviolation", GMX, text="policy restrictions"),
     P("gmx.rate-limit", "gmx", "speeding", GMX, text="rate limit reached"),
+    # --- T-Online (Telekom): a tag in brackets names the refusal ------------------------
+    # "554 IP=192.0.2.1 - A problem occurred. (Ask your postmaster ...) (BL)"
+    P("tonline.bl", "tonline", "blocked", TONLINE, text="(bl)"),
+    P("tonline.dial", "tonline", "blocked", TONLINE, text="(dial)"),
     # --- Orange / Wanadoo (OFR codes, bilingual texts) ---------------------------------
     P("orange.too-many-connections", "orange", "toomanyconn", ORANGE, text="trop de connexions"),
     P("orange.mail-rejected", "orange", "spamdetected", ORANGE, text="mail rejete"),
