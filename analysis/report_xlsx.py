@@ -158,7 +158,7 @@ def _summary_sheet(wb: Workbook, data: ReportData) -> None:
     for line in data.summary.as_text().splitlines():
         put(line)
     put()
-    put("Key figure", "Messages", "Share of sent", bold=True)
+    charts_at = put("Key figure", "Messages", "Share of sent", bold=True)
     sent = data.kpis.get("sent", 0) or 0
     from .report_html import TILES
 
@@ -180,7 +180,7 @@ def _summary_sheet(wb: Workbook, data: ReportData) -> None:
                        titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
         chart.y_axis.title, chart.height, chart.width = "messages", 7.5, 16
-        ws.add_chart(chart, "E2")
+        ws.add_chart(chart, f"E{charts_at}")  # beside the tables, below the summary text
     put()
     first = put("Failure category", "Failures", bold=True)
     cats = data.categories.set_index("category")["failures"] if len(data.categories) else {}
@@ -195,7 +195,7 @@ def _summary_sheet(wb: Workbook, data: ReportData) -> None:
                      titles_from_data=True)
         pie.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
         pie.height, pie.width = 7.5, 16
-        ws.add_chart(pie, "E18")
+        ws.add_chart(pie, f"E{charts_at + 16}")
 
 
 def _by_domain(data: ReportData) -> tuple[pd.DataFrame, list[tuple[str, str]]]:

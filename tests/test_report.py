@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import re
+import shutil
+import subprocess
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -245,6 +247,18 @@ def test_xlsx_sheets_types_and_layout(store: Store) -> None:
     unmatched = list(wb["Unmatched"].iter_rows(min_row=2, values_only=True))
     sides = {r[0] for r in unmatched}
     assert sides == {"ESP send, no trace", "trace message, no ESP row"}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="no LibreOffice (libreoffice-calc)")
+def test_xlsx_opens_in_libreoffice(store: Store, tmp_path: Path) -> None:
+    xlsx = tmp_path / "r.xlsx"
+    xlsx.write_bytes(workbook_bytes(build_report(store.cursor(), redact="mask")))
+    proc = subprocess.run(
+        ["soffice", "--headless", "--norestore", f"-env:UserInstallation={tmp_path.as_uri()}/lo",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(xlsx)],
+        capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_xlsx_and_csv_neutralise_formulas(store: Store) -> None:
