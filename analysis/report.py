@@ -199,7 +199,7 @@ def _trace_unmatched(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame
         params.append(queries._parse_when(f.until, end=True))
     if f.domains:
         parts.append("list_has_any(list_transform(string_split(lower(coalesce(recipients, '')),"
-                     " ', '), x -> split_part(x, '@', -1)), ?::VARCHAR[])")
+                     " ', '), lambda x: split_part(x, '@', -1)), ?::VARCHAR[])")
         params.append([d.lower() for d in f.domains])
     return _q(con, "SELECT trace_message, first_event_at, format, recipients, senders, subject, "
                    f"events, rows FROM trace_unmatched WHERE {' AND '.join(parts)} "  # noqa: S608

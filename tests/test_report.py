@@ -195,6 +195,10 @@ def test_report_reflects_filters(store: Store) -> None:
     data = build_report(store.cursor(), f)
     assert data.kpis["sent"] == 1
     assert set(data.journeys["recipient_domain"]) == {"pine.example.org"}
+    # Trace messages with no ESP row: only those to the filtered domain, on the filtered day.
+    assert all("@pine.example.org" in r for r in data.trace_unmatched["recipients"])
+    oak = build_report(store.cursor(), Filters(domains=("oakridge.example.org",)))
+    assert list(oak.trace_unmatched["recipients"]) == ["spamtrap@oakridge.example.org"]
     assert data.filters == ["Recipient domain is pine.example.org", "SMTP code is 550",
                             "Sent on or after 2025-11-04", "Sent on or before 2025-11-04"]
     text = " ".join(parse(render_html(data)).text)
