@@ -88,7 +88,14 @@ GENERIC_RULES: list[Rule] = [
        "badsendermx", "sendernoa", "senderfilterconfig", "emetteur invalide", "empty email address",
        "outgoing mail suspension", "registered gateway user", "sender is spammer",
        "too many spam complaints", "your email address has been blacklisted",
-       "sender is in my black list", ("domain ", " is a dead domain")),
+       "sender is in my black list", ("domain ", " is a dead domain"),
+       # smtpf/Sendmail access maps: "sender <a@b> black listed", "sender <a@b> from unknown TLD"
+       ("sender <", "black list"), ("sender <", "blacklist"), ("sender <", "unknown tld"),
+       ("sender <", "banned")),
+    # The mailbox itself is locked (Fastmail answers "Client host rejected: Address locked or
+    # deactivated" for a locked account): the recipient, not the client host.
+    *T("suspend", "Fastmail locked-account reply (mail.messagingengine.com/docs/locked.html)",
+       "locked or deactivated", "address locked"),
     # RFC 5321 4.2.3: 501 is a syntax error in the parameters (here the HELO/EHLO name).
     *T("syntaxerror", "RFC 5321 4.2.3 (501 = syntax error in parameters); hMailServer "
        "'501 EHLO Invalid domain address'", "helo", "ehlo", code=(501,)),
@@ -162,7 +169,7 @@ GENERIC_RULES: list[Rule] = [
        "access from ip address", "cannot resolve your address", "confirm this mail server",
        "currently sending spam", "no access from mail server", "use the smtp server of your isp",
        "forbidden by your ip", "listed as abusive", "looks suspiciously like spammer",
-       "your server requires confirmation",
+       "your server requires confirmation", "from unknown tld",
        # HELO/EHLO identity checks (Haraka helo.checks, qmail-remote, OpenSMTPD, Sina).
        "my name was rejected", "not who you say you are", "hello rejected", "helohost",
        "in helo", "helo is ", "helo must", "helo name", "invalid helo", "bad helo", "helo host",
@@ -434,5 +441,24 @@ BROAD_RULES: list[Rule] = [
     *T("contenterror", SIS.format("ContentError"), "encoding", "conversion"),
     *T("notcompliantrfc", "RFC 5322", "message-id", "malformed"),
     *T("systemerror", SIS.format("SystemError"), "temporary failure", "temporarily unavailable",
-       "service unavailable", "service not available", "try again later", "transaction failed"),
+       "service unavailable", "service not available", "try again later", "transaction failed",
+       "temporary error", "internal"),
+    *T("mailboxfull", SIS.format("MailboxFull"), "quota"),
+    Rule("suspend:suspended-word", "suspend", regex=r"\b(?:suspended|frozen|locked)\b",
+         source=SIS.format("Suspend")),
+    *T("networkerror", SIS.format("NetworkError"), "dns", "unreachable", "could not resolve"),
+    # Last resort: who was refused. The connecting IP or client -> blocked (Sisimai Blocked:
+    # "rejected due to a client IP address or a hostname"); the envelope sender -> rejected
+    # (Sisimai Rejected); the content -> spamdetected.
+    Rule("blocked:client-refused", "blocked",
+         regex=r"\b(?:your ip|ip address|the ip|client|your host|your server|sending server)\b"
+               r"[^.;]{0,60}?\b(?:reject|refus|denied|deny|block|ban|not allowed|not permitted)",
+         source=SIS.format("Blocked")),
+    Rule("rejected:sender-refused", "rejected",
+         regex=r"\b(?:sender|mail from|envelope from|from address|return-path)\b"
+               r"[^.;]{0,60}?\b(?:reject|refus|denied|deny|block|ban|invalid|not allowed|not permitted)",
+         source=SIS.format("Rejected")),
+    Rule("spamdetected:content-refused", "spamdetected",
+         regex=r"\bcontent\b[^.;]{0,30}?\b(?:reject|refus|denied|deny|block)",
+         source=SIS.format("SpamDetected")),
 ]
