@@ -195,7 +195,9 @@ def _fallback(code: int | None, enh: str | None) -> tuple[str, str, bool | None]
                     True if subject in SUPPRESS_CODES else None)
     if code is not None:
         if code in REPLY_REASONS:
-            return REPLY_REASONS[code], f"reply:{code}", True if code in SUPPRESS_REPLY else None
+            # A basic code alone is too coarse to drop an address (551/553 also carry
+            # policy and authentication refusals): only RFC 7504's 521/556 suppress.
+            return REPLY_REASONS[code], f"reply:{code}", code in SUPPRESS_REPLY
         if 200 <= code < 300:
             return "delivered", f"reply:{code}", None
     if enh and enh.startswith("2."):

@@ -1,0 +1,111 @@
+"""Issue 9: the classifier on a held-out corpus of real replies it was not built from.
+
+tests/corpus/holdout.csv holds real reply texts from sources that replies.csv does not cite
+(MTA sources and docs, provider postmaster pages, gateways, hosting FAQs, GitHub issues that
+quote bounces), each labelled with a Sisimai reason from the meaning of the text before the
+classifier was run on it. The rows are split for good by a hash of the text: rules were only
+tuned against failures of the "tune" half; the "final" half is the honest measure.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from analysis.classify import Classification, classify
+from analysis.rules import CATEGORIES, NEVER_SUPPRESS, REASONS
+
+HERE = Path(__file__).resolve().parent / "corpus"
+HOLDOUT = HERE / "holdout.csv"
+REPLIES = HERE / "replies.csv"
+COLUMNS = ["smtp_code", "enhanced_code", "text", "domain", "reason", "category", "source"]
+
+# Issue 9 "Done when" targets, on the final half.
+TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
+# What is true today (measured, not wished): the final half is below the target. These
+# floors only stop regressions; raise them when the rules get better.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.77, 0.82
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.88, 0.90
+
+
+def _rows() -> list[dict[str, str]]:
+    with HOLDOUT.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def half(text: str) -> str:
+    """The fixed split: 'tune' (rules were tuned on its failures) or 'final' (never looked at)."""
+    return "tune" if hashlib.sha256(text.encode()).digest()[0] % 2 == 0 else "final"
+
+
+def _run(row: dict[str, str]) -> Classification:
+    return classify(row["smtp_code"] or None, row["enhanced_code"] or None, row["text"],
+                    domain=row["domain"] or None)
+
+
+def _score(rows: list[dict[str, str]]) -> tuple[float, float, list[tuple[str, str, str, str]]]:
+    wrong, ok_reason, ok_category = [], 0, 0
+    for row in rows:
+        c = _run(row)
+        ok_reason += c.reason == row["reason"]
+        ok_category += c.category == row["category"]
+        if c.reason != row["reason"]:
+            wrong.append((row["reason"], c.reason, c.rule_id, row["text"][:70]))
+    return ok_reason / len(rows), ok_category / len(rows), wrong
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z]+", " ", text.lower()).strip()
+
+
+def test_holdout_is_large_sourced_labelled_and_independent() -> None:
+    rows = _rows()
+    assert len(rows) >= 300
+    assert list(rows[0]) == COLUMNS
+    replies = {_norm(r["text"]) for r in csv.DictReader(REPLIES.open(encoding="utf-8"))}
+    cited = {r["source"].split()[0] for r in csv.DictReader(REPLIES.open(encoding="utf-8"))}
+    for row in rows:
+        assert row["source"].strip() and row["text"].strip(), row
+        assert row["reason"] in REASONS and row["category"] in CATEGORIES, row
+        # Categories follow the reason table; the one departure: a sender's own sending
+        # allowance (exceedlimit) is throttling, as in replies.csv.
+        expected = REASONS[row["reason"]][0]
+        assert row["category"] == expected or (row["reason"], row["category"]) == (
+            "exceedlimit", "throttling"), row
+        assert _norm(row["text"]) not in replies, row["text"]
+        assert row["source"].split()[0] not in cited, row["source"]
+        assert "sisimai" not in row["source"].lower(), row["source"]
+    halves = {half(r["text"]) for r in rows}
+    assert halves == {"tune", "final"}
+
+
+def test_holdout_accuracy_holds_what_was_measured() -> None:
+    rows = _rows()
+    final = [r for r in rows if half(r["text"]) == "final"]
+    reason, category, wrong = _score(rows)
+    assert reason >= ALL_REASON_FLOOR, (reason, wrong[:25])
+    assert category >= ALL_CATEGORY_FLOOR, category
+    reason, category, wrong = _score(final)
+    assert reason >= FINAL_REASON_FLOOR, (reason, wrong[:25])
+    assert category >= FINAL_CATEGORY_FLOOR, category
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
+                   "(about 78 % reason / 82 % category); remove this mark when it passes")
+def test_holdout_final_half_meets_issue_9_target() -> None:
+    final = [r for r in _rows() if half(r["text"]) == "final"]
+    reason, category, wrong = _score(final)
+    assert reason >= TARGET_REASON and category >= TARGET_CATEGORY, (reason, category, wrong)
+
+
+def test_suppress_never_for_block_spam_auth_or_policy_rows() -> None:
+    for row in _rows():
+        c = _run(row)
+        if row["category"] in NEVER_SUPPRESS or c.category in NEVER_SUPPRESS:
+            assert not c.suppress, (row["text"], row["reason"], c)
+        if c.suppress:
+            assert c.category == "invalid_address" and c.permanent is not False, (row, c)
