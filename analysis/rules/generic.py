@@ -444,7 +444,9 @@ BROAD_RULES: list[Rule] = [
        "service unavailable", "service not available", "try again later", "transaction failed",
        "temporary error", "internal"),
     *T("mailboxfull", SIS.format("MailboxFull"), "quota"),
-    Rule("suspend:suspended-word", "suspend", regex=r"\b(?:suspended|frozen|locked)\b",
+    # Only about the mailbox: Postfix's "delivery temporarily suspended" is a deferral.
+    Rule("suspend:suspended-word", "suspend",
+         regex=r"\b(?:account|mailbox|user|address)\b[^.;]{0,30}?\b(?:suspended|frozen|locked)\b",
          source=SIS.format("Suspend")),
     *T("networkerror", SIS.format("NetworkError"), "dns", "unreachable", "could not resolve"),
     # Last resort: who was refused. The connecting IP or client -> blocked (Sisimai Blocked:
