@@ -3,19 +3,71 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 DEFAULT_WORKSPACE = DATA_DIR / "workspace.duckdb"
 ENV_WORKSPACE = "DELIVERY_TRACE_WORKSPACE"
+MEMORY = ":memory:"
 
-# Decompression-bomb and size guards (bytes); see docs/security.md.
-MAX_FILE_BYTES = int(os.environ.get("DELIVERY_TRACE_MAX_FILE_BYTES", 2 * 1024**3))
-MAX_EXPANDED_BYTES = int(os.environ.get("DELIVERY_TRACE_MAX_EXPANDED_BYTES", 4 * 1024**3))
-MAX_EXPANSION_RATIO = int(os.environ.get("DELIVERY_TRACE_MAX_EXPANSION_RATIO", 200))
-MAX_ROWS = int(os.environ.get("DELIVERY_TRACE_MAX_ROWS", 20_000_000))
+# Size, decompression-bomb and row guards; docs/security.md explains each one.
+# Environment variable -> default. Read at call time (limits()), so a test or a
+# long-running app sees a changed environment without re-importing this module.
+LIMIT_ENV: dict[str, tuple[str, int]] = {
+    "max_file_bytes": ("DELIVERY_TRACE_MAX_FILE_BYTES", 2 * 1024**3),
+    "max_expanded_bytes": ("DELIVERY_TRACE_MAX_EXPANDED_BYTES", 4 * 1024**3),
+    "max_expansion_ratio": ("DELIVERY_TRACE_MAX_EXPANSION_RATIO", 200),
+    "ratio_floor_bytes": ("DELIVERY_TRACE_RATIO_FLOOR_BYTES", 64 * 1024**2),
+    "max_archive_members": ("DELIVERY_TRACE_MAX_ARCHIVE_MEMBERS", 1000),
+    "max_rows": ("DELIVERY_TRACE_MAX_ROWS", 20_000_000),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one load may consume; 0 switches a limit off (not advised for shared apps)."""
+
+    max_file_bytes: int = LIMIT_ENV["max_file_bytes"][1]  # one file or upload, as given
+    max_expanded_bytes: int = LIMIT_ENV["max_expanded_bytes"][1]  # an archive's unpacked total
+    max_expansion_ratio: int = LIMIT_ENV["max_expansion_ratio"][1]  # unpacked / packed size
+    ratio_floor_bytes: int = LIMIT_ENV["ratio_floor_bytes"][1]  # ratio checked above this
+    max_archive_members: int = LIMIT_ENV["max_archive_members"][1]  # files in one ZIP
+    max_rows: int = LIMIT_ENV["max_rows"][1]  # rows read from one file
+
+
+def _env_int(var: str, default: int) -> int:
+    raw = os.environ.get(var, "").strip().replace("_", "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{var} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise UsageError(f"{var} must not be negative, got {value}")
+    return value
+
+
+def limits(**overrides: int | None) -> Limits:
+    """The limits from the environment, with explicit (e.g. command-line) overrides."""
+    values = {field: _env_int(var, default) for field, (var, default) in LIMIT_ENV.items()}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(LIMIT_ENV)
+    if unknown:
+        raise UsageError(f"unknown limit(s): {', '.join(sorted(unknown))}")
+    return Limits(**values)
+
+
+# Import-time values, kept for callers that read the module constants.
+MAX_FILE_BYTES = Limits.max_file_bytes
+MAX_EXPANDED_BYTES = Limits.max_expanded_bytes
+MAX_EXPANSION_RATIO = Limits.max_expansion_ratio
+MAX_ROWS = Limits.max_rows
 
 
 def workspace_path(explicit: str | os.PathLike[str] | None = None) -> str:
@@ -26,3 +78,8 @@ def workspace_path(explicit: str | os.PathLike[str] | None = None) -> str:
     if env:
         return env
     return str(DEFAULT_WORKSPACE)
+
+
+def is_memory(path: str | os.PathLike[str]) -> bool:
+    """Whether a workspace path means "keep everything in memory, write nothing"."""
+    return str(path) == MEMORY

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ import pandas as pd
 
 from . import settings, sources
 from .errors import DeliveryTraceError, InputError, UsageError, WorkspaceError
+from .settings import Limits
 from .sources._base import SENDS_COLUMNS, TRACE_COLUMNS, ParseOptions, ParseResult, Rejected
 from .sources._io import SourceFile, open_one, workdir_inputs
 
@@ -94,26 +98,104 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _sql_str(value: str) -> str:
+    """An SQL string literal, for our own paths and setting names (never user text)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+_SCRATCH_PREFIX = "delivery-trace-ws-"
+# Settings a locked connection may still change: the session zone every cursor sets,
+# and the bench's --memory-limit experiment.
+_ALLOWED_CONFIGS = ("TimeZone", "memory_limit", "threads")
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _lock_for(path: str) -> threading.RLock:
+    """One write lock per workspace file in this process (stores of one file share it)."""
+    if settings.is_memory(path):
+        return threading.RLock()  # every :memory: connection is a database of its own
+    key = os.path.realpath(path)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.RLock())
+
+
+def _mask(text: str) -> str:
+    """Library messages may quote a value: keep e-mail addresses out of messages and logs."""
+    return _ADDRESS.sub("<address>", text)
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, ignoring a connection that has no transaction left to roll back."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+def _bump_generation(cur: duckdb.DuckDBPyConnection) -> None:
+    """Count a change of the base tables, in the transaction that makes it."""
+    cur.execute(
+        "INSERT OR REPLACE INTO meta SELECT 'data_generation', CAST(coalesce((SELECT "
+        "TRY_CAST(value AS BIGINT) FROM meta WHERE key = 'data_generation'), 0) + 1 AS VARCHAR)")
+
+
 class Store:
     """A workspace. One DuckDB connection; use `cursor()` per thread."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 limits: Limits | None = None) -> None:
         self.path = settings.workspace_path(path)
-        if self.path != ":memory:":
+        self.limits = limits or settings.limits()
+        self.in_memory = settings.is_memory(self.path)
+        self.closed = False
+        if not self.in_memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(self.path)
-        except duckdb.IOException as e:
+        except duckdb.Error as e:
             raise WorkspaceError(
                 f"cannot open workspace {self.path}: {str(e).splitlines()[0]} "
                 "(is the app or another command using it? close it or pass --workspace)"
             ) from e
-        self._write_lock = threading.RLock()
+        self._write_lock = _lock_for(self.path)
         self.con.execute("SET TimeZone = 'UTC'")
-        self._migrate()
+        with self._write_lock:
+            self._migrate()
+            self.scratch = self._lock_down()
         _register_hooks()
-        if not self._has_table("journeys"):
-            self.refresh_derived()  # a new workspace: derived tables exist even when empty
+        if not self._has_table("journeys") or self._derived_stale():
+            self.refresh_derived()  # new workspace, or a process died before its refresh
+
+    def _lock_down(self) -> Path:
+        """Confine DuckDB to a private scratch folder; returns that folder.
+
+        Parsers read inputs with DuckDB's read_csv/read_text, and only ever from scratch
+        copies (sources/_io.py), so the connection may touch no other file: no input,
+        even one that reached SQL text, can read /etc/passwd or COPY a table out.
+        Extension installs are refused too. Connections to the same file share one
+        DuckDB instance, so a second Store finds it locked and reuses its folder.
+        """
+        row = self.con.execute(
+            "SELECT current_setting('enable_external_access'), "
+            "current_setting('allowed_directories')").fetchall()[0]
+        if not row[0]:
+            for d in row[1]:
+                if Path(d).name.startswith(_SCRATCH_PREFIX):
+                    return Path(d)
+            raise WorkspaceError(f"workspace {self.path} is open elsewhere in this process "
+                                 "with file access switched off")
+        scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX))
+        if self.in_memory:  # spill files stay in the private folder, removed on close
+            spill = scratch / "spill"
+            spill.mkdir()
+            self.con.execute(f"SET temp_directory = {_sql_str(str(spill))}")
+        self.con.execute(f"SET allowed_directories = [{_sql_str(str(scratch) + os.sep)}]")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute(f"SET allowed_configs = [{', '.join(map(_sql_str, _ALLOWED_CONFIGS))}]")
+        self.con.execute("SET lock_configuration = true")
+        return scratch
 
     # -- schema -------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -137,12 +219,46 @@ class Store:
             [name]).fetchall()[0][0])
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
+        if self.closed:
+            raise WorkspaceError(f"workspace {self.path} is closed (forgotten?); open it again")
         cur = self.con.cursor()
         cur.execute("SET TimeZone = 'UTC'")
         return cur
 
     def close(self) -> None:
+        """Close the connection and remove the scratch folder once nothing uses it."""
+        if self.closed:
+            return
+        self.closed = True
         self.con.close()
+        if self.in_memory:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        else:
+            try:
+                self.scratch.rmdir()  # only when empty: another Store may share it
+            except OSError:
+                pass
+
+    def forget(self) -> list[str]:
+        """Delete the workspace: close it and remove its files. Returns the paths removed.
+
+        An in-memory workspace is simply dropped. The Store cannot be used afterwards;
+        open a new one (which starts empty).
+        """
+        with self._write_lock:
+            self.close()
+            if self.in_memory:
+                return []
+            removed = []
+            base = Path(self.path)
+            for p in (base, Path(f"{base}.wal"), Path(f"{base}.tmp")):
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(str(p))
+                elif p.exists():
+                    p.unlink()
+                    removed.append(str(p))
+            return removed
 
     # -- reading ------------------------------------------------------------------------
     def df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -184,23 +300,32 @@ class Store:
         """Load files (paths or (name, bytes) uploads); archives load member by member.
 
         Each file is one transaction. A file that cannot be read yields a LoadResult with
-        `error` set and does not stop the others.
+        `error` set (one line naming the file) and does not stop the others; no exception
+        other than KeyboardInterrupt/SystemExit leaves this method.
         """
         items = list(items)
         opts = opts or ParseOptions()
         results: list[LoadResult] = []
-        with workdir_inputs() as inputs:
+        self.scratch.mkdir(parents=True, exist_ok=True)  # a closed sibling Store may have removed it
+        with workdir_inputs(self.limits, parent=self.scratch) as inputs:
             for i, item in enumerate(items):
                 label = item[0] if isinstance(item, tuple) else Path(item).name
                 if progress:
                     progress(i / max(len(items), 1), f"Reading {label}")
+                failures: list[InputError] = []
                 try:
-                    files = open_one(inputs, item)
+                    files = open_one(inputs, item, failures)
                 except InputError as e:
                     results.append(LoadResult(file=label, format=None, side=None, error=str(e)))
                     continue
+                except Exception as e:  # a bug in opening: still one line, never a traceback
+                    results.append(LoadResult(file=label, format=None, side=None,
+                                              error=_mask(sources.unexpected(label, "opening", e))))
+                    continue
                 for src in files:
                     results.append(self._load_one(src, format, opts, origin))
+                results.extend(LoadResult(file=e.file, format=None, side=None, error=str(e))
+                               for e in failures)
         if progress:
             progress(0.95, "Updating classification and journeys")
         if any(r.ok and not r.skipped for r in results):
@@ -211,35 +336,57 @@ class Store:
 
     def _load_one(self, src: SourceFile, format: str | None, opts: ParseOptions,
                   origin: str) -> LoadResult:
-        cur = self.cursor()
-        done = cur.execute(
-            "SELECT import_id, format, side, rows_read, rows_loaded, rows_rejected, tz "
-            "FROM imports WHERE sha256 = ?", [src.sha256]).fetchall()
-        done = done[0] if done else None
-        if done:
-            return LoadResult(file=src.name, format=done[1], side=done[2], rows_read=done[3],
-                              rows_loaded=done[4], rows_rejected=done[5], skipped=True,
-                              import_id=done[0], tz=done[6],
-                              notes={"message": "already loaded (same SHA-256); nothing added"})
         with self._write_lock:
+            cur = self.cursor()
+            done = cur.execute(
+                "SELECT import_id, format, side, rows_read, rows_loaded, rows_rejected, tz "
+                "FROM imports WHERE sha256 = ?", [src.sha256]).fetchall()
+            if done:
+                d = done[0]
+                return LoadResult(file=src.name, format=d[1], side=d[2], rows_read=d[3],
+                                  rows_loaded=d[4], rows_rejected=d[5], skipped=True,
+                                  import_id=d[0], tz=d[6],
+                                  notes={"message": "already loaded (same SHA-256); nothing added"})
+            source: sources.Source | None = None
             cur.execute("BEGIN TRANSACTION")
             try:
-                source, confidence, result = sources.parse(src, cur, opts, format)
+                source, confidence = sources.pick(src, opts, format)
+                result = source.parse(src, cur, opts)
                 loaded = self._insert(cur, src, source, confidence, result, opts, origin)
                 cur.execute("COMMIT")
-                _drop_temp_tables(cur)
             except DeliveryTraceError as e:
-                cur.execute("ROLLBACK")
-                return LoadResult(file=src.name, format=format, side=None, error=str(e))
+                _rollback(cur)
+                return self._failed(src, source, format, str(e))
             except (duckdb.Error, ValueError, KeyError, TypeError, IndexError) as e:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-                return LoadResult(file=src.name, format=format, side=None,
-                                  error=f"{src.name}: could not be parsed: {msg}")
+                return self._failed(src, source, format,
+                                    _mask(f"{src.name}: could not be parsed: {msg}"))
+            except RecursionError:
+                _rollback(cur)
+                return self._failed(src, source, format, f"{src.name}: nested too deeply to "
+                                    "read (thousands of levels); not an export we know")
+            except MemoryError:
+                _rollback(cur)
+                return self._failed(src, source, format, f"{src.name}: too large to read in "
+                                    "the memory available; split the file")
+            except Exception as e:  # a parser bug: name it, keep the app and the CLI alive
+                _rollback(cur)
+                where = f"parser {source.NAME}" if source else "choosing a parser"
+                return self._failed(src, source, format,
+                                    _mask(sources.unexpected(src.name, where, e)))
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
+            finally:
+                _drop_temp_tables(cur)
+                cur.close()
         return loaded
+
+    def _failed(self, src: SourceFile, source: sources.Source | None, format: str | None,
+                error: str) -> LoadResult:
+        return LoadResult(file=src.name, format=source.NAME if source else format,
+                          side=source.SIDE if source else None, error=error)
 
     def _insert(self, cur: duckdb.DuckDBPyConnection, src: SourceFile, source: sources.Source,
                 confidence: float, result: ParseResult, opts: ParseOptions,
@@ -247,6 +394,8 @@ class Store:
         table, columns = (("sends", SENDS_COLUMNS) if source.SIDE == "esp"
                           else ("trace_events", TRACE_COLUMNS))
         tz = result.tz or opts.tz
+        if result.rows_read is not None:
+            self._check_rows(src, int(result.rows_read))  # before copying anything
         import_id = cur.execute(
             "INSERT INTO imports (file_name, sha256, format, side, rows_read, rows_loaded, "
             "rows_rejected, tz, confidence, origin) VALUES (?, ?, ?, ?, 0, 0, 0, ?, ?, ?) "
@@ -287,9 +436,8 @@ class Store:
             raise ValueError(
                 f"{source.NAME} accounted for {loaded + n_rejected} of {rows_read} rows "
                 "(a parser bug: every row must be loaded or rejected)")
-        if settings.MAX_ROWS and rows_read > settings.MAX_ROWS:
-            raise InputError(src.name, f"{rows_read:,} rows exceed the limit of "
-                             f"{settings.MAX_ROWS:,} (DELIVERY_TRACE_MAX_ROWS)")
+        self._check_rows(src, rows_read)
+        _bump_generation(cur)
         cur.execute(
             "UPDATE imports SET rows_read = ?, rows_loaded = ?, rows_rejected = ?, notes = ? "
             "WHERE import_id = ?",
@@ -298,6 +446,13 @@ class Store:
         return LoadResult(file=src.name, format=source.NAME, side=source.SIDE,
                           rows_read=rows_read, rows_loaded=loaded, rows_rejected=n_rejected,
                           import_id=import_id, confidence=confidence, tz=tz, notes=result.notes)
+
+    def _check_rows(self, src: SourceFile, rows_read: int) -> None:
+        limit = self.limits.max_rows
+        if limit and rows_read > limit:
+            raise InputError(src.name, f"{rows_read:,} rows exceed the limit of {limit:,} rows "
+                             "per file", hint="split the file, or raise --max-rows / "
+                             "DELIVERY_TRACE_MAX_ROWS")
 
     # -- changing -----------------------------------------------------------------------
     def delete_import(self, import_id: int, *, refresh: bool = True) -> bool:
@@ -308,34 +463,65 @@ class Store:
             try:
                 found = cur.execute("SELECT count(*) FROM imports WHERE import_id = ?",
                                     [import_id]).fetchall()[0][0]
-                for table in ("sends", "trace_events", "rejected_rows", "imports"):
-                    cur.execute(f"DELETE FROM {table} WHERE import_id = ?", [import_id])  # noqa: S608
+                if found:
+                    for table in ("sends", "trace_events", "rejected_rows", "imports"):
+                        cur.execute(f"DELETE FROM {table} WHERE import_id = ?",  # noqa: S608
+                                    [import_id])
+                    _bump_generation(cur)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
-        if found and refresh:
-            self.refresh_derived()
+            finally:
+                cur.close()
+            if found and refresh:
+                self.refresh_derived()
         return bool(found)
 
     def clear(self, origin: str | None = None) -> int:
         """Delete every import (or those of one origin, e.g. 'demo'). Returns how many."""
-        if origin is None:
-            ids = [r[0] for r in self.cursor().execute("SELECT import_id FROM imports").fetchall()]
-        else:
-            ids = [r[0] for r in self.cursor().execute(
-                "SELECT import_id FROM imports WHERE origin = ?", [origin]).fetchall()]
-        for import_id in ids:
-            self.delete_import(import_id, refresh=False)
-        self.refresh_derived()
+        with self._write_lock:
+            if origin is None:
+                ids = [r[0] for r in self.cursor().execute(
+                    "SELECT import_id FROM imports").fetchall()]
+            else:
+                ids = [r[0] for r in self.cursor().execute(
+                    "SELECT import_id FROM imports WHERE origin = ?", [origin]).fetchall()]
+            for import_id in ids:
+                self.delete_import(import_id, refresh=False)
+            self.refresh_derived()
         return len(ids)
 
     def refresh_derived(self) -> None:
-        """Rebuild classification and journeys after the base tables changed."""
+        """Rebuild classification and journeys after the base tables changed.
+
+        One transaction: a page reading meanwhile sees the old derived tables or the new
+        ones, never a half-built journeys table. The generation it was built for is
+        recorded with it, so a process killed between a load and this refresh is
+        caught up when the workspace is next opened.
+        """
         with self._write_lock:
             cur = self.cursor()
-            for hook in DERIVED_HOOKS:
-                hook(cur)
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for hook in DERIVED_HOOKS:
+                    hook(cur)
+                cur.execute(
+                    "INSERT OR REPLACE INTO meta SELECT 'derived_generation', "
+                    "coalesce((SELECT value FROM meta WHERE key = 'data_generation'), '0')")
+                cur.execute("COMMIT")
+            except BaseException:
+                _rollback(cur)
+                raise
+            finally:
+                _drop_temp_tables(cur)
+                cur.close()
+
+    def _derived_stale(self) -> bool:
+        rows = dict(self.cursor().execute(
+            "SELECT key, value FROM meta WHERE key IN ('data_generation', "
+            "'derived_generation')").fetchall())
+        return rows.get("data_generation", "0") != rows.get("derived_generation", "0")
 
     # -- small key/value state (e.g. whether the demo was offered) ---------------------
     def get_meta(self, key: str) -> str | None:
@@ -343,15 +529,17 @@ class Store:
         return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+        with self._write_lock:
+            self.cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     # -- column mappings ----------------------------------------------------------------
     def save_mapping(self, name: str, mapping: dict[str, str]) -> None:
         if not name.strip():
             raise UsageError("a mapping needs a name")
-        self.cursor().execute(
-            "INSERT OR REPLACE INTO mappings (name, mapping) VALUES (?, ?)",
-            [name.strip(), json.dumps(mapping)])
+        with self._write_lock:
+            self.cursor().execute(
+                "INSERT OR REPLACE INTO mappings (name, mapping) VALUES (?, ?)",
+                [name.strip(), json.dumps(mapping)])
 
     def mapping(self, name: str) -> dict[str, str]:
         rows = self.cursor().execute("SELECT mapping FROM mappings WHERE name = ?",

@@ -16,7 +16,8 @@ from ._io import SourceFile, open_inputs
 
 __all__ = [
     "REGISTRY", "ParseOptions", "ParseResult", "Rejected", "Source", "SourceFile",
-    "register", "sniff", "choose", "get", "open_inputs", "formats", "inspect", "Inspection",
+    "register", "sniff", "choose", "pick", "get", "open_inputs", "formats", "inspect",
+    "Inspection",
 ]
 
 MIN_CONFIDENCE = 0.3
@@ -50,12 +51,19 @@ def formats() -> list[Source]:
 
 
 def sniff(src: SourceFile) -> list[Guess]:
-    """Every source's confidence for this file, best first (zeros left out)."""
+    """Every source's confidence for this file, best first (zeros left out).
+
+    A sniffer that fails on a file says "not mine": one module's bug on strange input
+    must not stop the others from recognising the file (tests/test_hostile.py calls
+    every sniffer on the hostile corpus directly, so such bugs still show).
+    """
     guesses = []
     for source in REGISTRY.values():
         try:
             conf = float(source.sniff(src))
-        except InputError:
+        except Exception:  # see the docstring
+            conf = 0.0
+        if conf != conf:  # NaN
             conf = 0.0
         if conf > 0:
             guesses.append(Guess(source.NAME, source.SIDE, min(conf, 1.0)))
@@ -104,8 +112,9 @@ def inspect(items: list) -> list[Inspection]:
     with workdir_inputs() as inputs:
         for item in items:
             label = item[0] if isinstance(item, tuple) else str(item)
+            failures: list[InputError] = []
             try:
-                files = open_one(inputs, item)
+                files = open_one(inputs, item, failures)
             except InputError as e:
                 out.append(Inspection(label, (), (), str(e)))
                 continue
@@ -115,13 +124,27 @@ def inspect(items: list) -> list[Inspection]:
                     out.append(Inspection(src.name, tuple(sniff(src)), tuple(headers)))
                 except InputError as e:
                     out.append(Inspection(src.name, (), (), str(e)))
+                except Exception as e:  # a preview must never crash the page
+                    out.append(Inspection(src.name, (), (), unexpected(src.name, "sniffing", e)))
+            out.extend(Inspection(e.file, (), (), str(e)) for e in failures)
     return out
+
+
+def unexpected(file: str, where: str, e: BaseException) -> str:
+    """One line for an error we did not foresee: the file, the step, the exception."""
+    text = " ".join(str(e).split())[:300] or "(no message)"
+    return f"{file}: unexpected error in {where}: {type(e).__name__}: {text}"
+
+
+def pick(src: SourceFile, opts: ParseOptions, format: str | None = None) -> tuple[Source, float]:
+    """The source for a file and options (a column mapping implies 'mapped')."""
+    if opts.mapping and not format:
+        format = "mapped"
+    return choose(src, format)
 
 
 def parse(src: SourceFile, con, opts: ParseOptions, format: str | None = None
           ) -> tuple[Source, float, ParseResult]:
     """Choose a source and parse the file with it (a column mapping implies 'mapped')."""
-    if opts.mapping and not format:
-        format = "mapped"
-    source, confidence = choose(src, format)
+    source, confidence = pick(src, opts, format)
     return source, confidence, source.parse(src, con, opts)

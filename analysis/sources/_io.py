@@ -11,9 +11,11 @@ import codecs
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import InputError
+from ..settings import Limits
 
 HEAD_BYTES = 64 * 1024
 _CHUNK = 1024 * 1024
@@ -91,6 +94,55 @@ class SourceFile:
         """The whole file decoded (for small formats such as JSON and e-mail)."""
         return self.utf8_path().read_text(encoding="utf-8")
 
+    def mixed_line_ends(self) -> bool:
+        """Whether bare CRs (old-Mac line ends) sit beside LF or CRLF line ends."""
+        ends = _line_ends(self.utf8_path())
+        return "cr" in ends and len(ends) > 1
+
+    def lf_path(self) -> Path:
+        """A UTF-8 copy whose line ends are all LF (CRLF and bare CR become LF).
+
+        For DuckDB's CSV reader, which fails on files whose line ends are mixed. CRs inside
+        quoted fields become LF too; the parsers normalise reply texts that way anyway.
+        """
+        src = self.utf8_path()
+        assert self.workdir is not None
+        out = self.workdir / f"lf-{self.sha256[:16]}.txt"
+        with open(src, "rb") as fin, open(out, "wb") as fout:
+            carry = b""
+            while chunk := fin.read(_CHUNK):
+                chunk = carry + chunk
+                carry = b"\r" if chunk.endswith(b"\r") else b""
+                if carry:
+                    chunk = chunk[:-1]
+                fout.write(_CRLF_OR_CR.sub(b"\n", chunk))
+            fout.write(b"\n" if carry else b"")
+        return out
+
+
+_CRLF_OR_CR = re.compile(rb"\r\n?")
+
+
+def _line_ends(path: Path) -> set[str]:
+    """Which line ends a file uses: 'crlf', bare 'cr' and bare 'lf'."""
+    found: set[str] = set()
+    carry = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            data, carry = carry + chunk, b""
+            if data.endswith(b"\r"):  # may be the first half of a CRLF
+                data, carry = data[:-1], b"\r"
+            crlf = data.count(b"\r\n")
+            if crlf:
+                found.add("crlf")
+            if data.count(b"\r") > crlf:
+                found.add("cr")
+            if data.count(b"\n") > crlf:
+                found.add("lf")
+    if carry:
+        found.add("cr")
+    return found
+
 
 def detect_encoding(src: SourceFile) -> str:
     """BOM, then a UTF-16 NUL pattern, then strict UTF-8, then cp1252/Latin-1."""
@@ -128,14 +180,18 @@ def detect_encoding(src: SourceFile) -> str:
 
 
 def _verify(src: SourceFile, enc: str) -> str:
-    """Decode the whole file strictly; raise InputError naming the first bad line."""
+    """Decode the whole file strictly; raise InputError naming the first bad line.
+
+    A NUL character is refused too: no text export holds one, DuckDB's readers stop at
+    it, and it is what a damaged file (a log after a crash) or a binary file carries.
+    """
     decoder = codecs.getincrementaldecoder(enc)(errors="strict")
     offset = 0
     lines_before = 0
     with open(src.path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
             except UnicodeDecodeError as e:
                 line = lines_before + chunk[: max(e.start, 0)].count(b"\n") + 1
                 raise InputError(
@@ -144,8 +200,15 @@ def _verify(src: SourceFile, enc: str) -> str:
                     line=line if not enc.startswith("utf-16") else None,
                     hint="save the export as UTF-8 and try again",
                 ) from e
+            if "\x00" in text:
+                at = text.index("\x00")
+                raise InputError(
+                    src.name, "a NUL byte: binary data or a damaged file, not a text export",
+                    line=lines_before + text.count("\n", 0, at) + 1,
+                    hint="export the file again; a log cut by a crash can be trimmed before "
+                         "that line")
             offset += len(chunk)
-            lines_before += chunk.count(b"\n")
+            lines_before += text.count("\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as e:
@@ -179,137 +242,212 @@ def _is_xlsx_zip(path: Path) -> bool:
     return "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names)
 
 
-def _guarded_copy(reader, dst: Path, name: str, compressed_size: int) -> int:
-    """Copy a decompressing stream, refusing sizes and ratios that look like a bomb."""
-    limit = settings.MAX_EXPANDED_BYTES
-    ratio_limit = settings.MAX_EXPANSION_RATIO * max(compressed_size, 1)
+class BombError(InputError):
+    """An archive that unpacks to too much: the whole archive is refused."""
+
+
+def _guarded_copy(reader, dst: Path, name: str, compressed_size: int, limits: Limits,
+                  budget: int | None = None) -> int:
+    """Copy a decompressing stream, refusing sizes and ratios that look like a bomb.
+
+    `budget` is what is left of the archive's total allowance (members share one).
+    """
+    limit = limits.max_expanded_bytes if budget is None else budget
+    ratio_limit = limits.max_expansion_ratio * max(compressed_size, 1)
     written = 0
     with open(dst, "wb") as out:
         while chunk := reader.read(_CHUNK):
             written += len(chunk)
-            if written > limit:
-                raise InputError(
-                    name, f"expands to more than {limit:,} bytes; refused as a decompression bomb"
-                )
-            if written > ratio_limit and written > 64 * 1024 * 1024:
-                raise InputError(
-                    name,
-                    f"expands more than {settings.MAX_EXPANSION_RATIO}x; refused as a decompression bomb",
-                )
+            if limits.max_expanded_bytes and written > limit:
+                raise BombError(
+                    name, f"expands to more than {limits.max_expanded_bytes:,} bytes; refused "
+                    "as a decompression bomb", hint="unpack it yourself and load the files "
+                    "(DELIVERY_TRACE_MAX_EXPANDED_BYTES sets the limit)")
+            if (limits.max_expansion_ratio and written > ratio_limit
+                    and written > limits.ratio_floor_bytes):
+                raise BombError(
+                    name, f"expands more than {limits.max_expansion_ratio}x; refused as a "
+                    "decompression bomb", hint="unpack it yourself and load the files "
+                    "(DELIVERY_TRACE_MAX_EXPANSION_RATIO sets the limit)")
             out.write(chunk)
     return written
 
 
+# What a broken or unsupported archive raises inside zipfile/gzip/zlib, besides OSError:
+# NotImplementedError (a compression method such as AES or LZMA-in-zip it lacks),
+# RuntimeError (an encrypted member), zlib.error, EOFError, ValueError (bad headers).
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+                   NotImplementedError, RuntimeError, ValueError)
+
+
 class _Inputs:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, limits: Limits | None = None) -> None:
         self.workdir = workdir
+        self.limits = limits or settings.limits()
         self.counter = 0
 
     def tmp(self, suffix: str = "") -> Path:
         self.counter += 1
-        # Never the member's own name: no path traversal, no clobbering.
-        safe_suffix = "".join(c for c in suffix if c.isalnum() or c == ".")[-12:]
-        return self.workdir / f"in-{self.counter}{safe_suffix}"
+        # Never the member's own name: no path traversal, no clobbering, no glob
+        # characters reaching DuckDB's readers (read_csv and read_text expand globs).
+        safe_suffix = "".join(c for c in suffix if c.isascii() and (c.isalnum() or c == "."))
+        return self.workdir / f"in-{self.counter}{safe_suffix[-12:]}"
 
     def make(self, name: str, path: Path, mtime: float | None) -> SourceFile:
         sha, head, size = _sha256_and_head(path)
         return SourceFile(name=name, path=path, sha256=sha, size=size, head=head, mtime=mtime,
                           workdir=self.workdir)
 
-    def expand(self, name: str, path: Path, mtime: float | None, depth: int = 0) -> list[SourceFile]:
+    def adopt(self, path: Path, name: str) -> Path:
+        """The user's file under a scratch name (a hard link, else a copy)."""
+        out = self.tmp(Path(name).suffix)
+        try:
+            os.link(path, out)
+        except OSError:  # another file system, or links not allowed
+            shutil.copyfile(path, out)
+        return out
+
+    def expand(self, name: str, path: Path, mtime: float | None, depth: int = 0,
+               failures: list[InputError] | None = None) -> list[SourceFile]:
         size = path.stat().st_size
         if size == 0:
             raise InputError(name, "the file is empty")
-        if size > settings.MAX_FILE_BYTES:
-            raise InputError(name, f"file is {size:,} bytes; the limit is {settings.MAX_FILE_BYTES:,}")
+        limit = self.limits.max_file_bytes
+        if limit and size > limit:
+            raise InputError(name, f"file is {size:,} bytes; the limit is {limit:,}",
+                             hint="split it, or raise --max-bytes / DELIVERY_TRACE_MAX_FILE_BYTES")
         with open(path, "rb") as fh:
             magic = fh.read(4)
         if magic[:2] == b"\x1f\x8b":
             if depth:
-                raise InputError(name, "nested archive refused (a .gz inside an archive)")
+                raise InputError(name, "nested archive refused (a .gz inside an archive)",
+                                 hint="unpack it and load its files")
             out = self.tmp(Path(name[:-3] if name.endswith(".gz") else name).suffix)
             try:
                 with gzip.open(path, "rb") as gz:
-                    _guarded_copy(gz, out, name, size)
-            except (OSError, EOFError) as e:
-                raise InputError(name, f"broken gzip data: {e}") from e
+                    _guarded_copy(gz, out, name, size, self.limits)
+            except _ARCHIVE_ERRORS as e:
+                raise InputError(name, f"broken gzip data: {_first_line(e)}") from e
             inner = name[:-3] if name.lower().endswith(".gz") else name + "(gunzipped)"
             return [self.make(inner, out, mtime)]
         if magic == b"PK\x03\x04" and not _is_xlsx_zip(path):
             if depth:
-                raise InputError(name, "nested archive refused (a .zip inside an archive)")
-            return self._unzip(name, path, mtime)
+                raise InputError(name, "nested archive refused (a .zip inside an archive)",
+                                 hint="unpack it and load its files")
+            return self._unzip(name, path, mtime, failures)
         return [self.make(name, path, mtime)]
 
-    def _unzip(self, name: str, path: Path, mtime: float | None) -> list[SourceFile]:
+    def _unzip(self, name: str, path: Path, mtime: float | None,
+               failures: list[InputError] | None) -> list[SourceFile]:
+        """Each member to a scratch file; a bad member fails alone when `failures` is given."""
         try:
             zf = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as e:
+        except _ARCHIVE_ERRORS as e:
             if name.lower().endswith((".xlsx", ".xlsm")):
                 raise InputError(name, "broken XLSX workbook: the file is truncated or damaged",
                                  hint="export it again from the ESP") from e
-            raise InputError(name, f"broken ZIP archive: {e}") from e
+            raise InputError(name, f"broken ZIP archive: {_first_line(e)}") from e
         files: list[SourceFile] = []
         with zf:
-            total = 0
-            for info in zf.infolist():
-                if info.is_dir() or info.filename.startswith("__MACOSX/"):
-                    continue
+            members = [i for i in zf.infolist()
+                       if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+            most = self.limits.max_archive_members
+            if most and len(members) > most:
+                raise InputError(name, f"the archive holds {len(members):,} files; the limit "
+                                 f"is {most:,}", hint="unpack it and load the files you need")
+            used = 0
+            for info in members:
                 member = f"{name}:{info.filename}"
-                if info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
-                    raise InputError(member, "nested archive refused; unpack it and upload its files")
-                total += info.file_size
-                if total > settings.MAX_EXPANDED_BYTES:
-                    raise InputError(name, "archive expands beyond the size limit; refused")
-                out = self.tmp(Path(info.filename).suffix)
                 try:
-                    with zf.open(info) as reader:
-                        _guarded_copy(reader, out, member, max(info.compress_size, 1))
-                except (zipfile.BadZipFile, OSError, EOFError) as e:
-                    raise InputError(member, f"broken ZIP member: {e}") from e
-                files.extend(self.expand(member, out, mtime, depth=1))
-        if not files:
+                    if info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
+                        raise InputError(member, "nested archive refused; unpack it and upload "
+                                         "its files")
+                    if info.flag_bits & 0x1:
+                        raise InputError(member, "encrypted (password-protected) ZIP member",
+                                         hint="unpack it yourself and load the files")
+                    out = self.tmp(Path(info.filename).suffix)
+                    budget = (self.limits.max_expanded_bytes - used
+                              if self.limits.max_expanded_bytes else None)
+                    try:
+                        with zf.open(info) as reader:
+                            used += _guarded_copy(reader, out, member,
+                                                  max(info.compress_size, 1), self.limits, budget)
+                    except InputError:
+                        raise
+                    except _ARCHIVE_ERRORS as e:
+                        raise InputError(member, f"broken or unsupported ZIP member: "
+                                         f"{_first_line(e)}") from e
+                    files.extend(self.expand(member, out, mtime, depth=1))
+                except InputError as e:
+                    if failures is None or isinstance(e, BombError):
+                        raise  # a bomb refuses the whole archive
+                    failures.append(e)
+        if not files and not failures:
             raise InputError(name, "the ZIP archive holds no files")
         return files
 
 
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 @contextmanager
-def open_inputs(items: list[str | os.PathLike[str] | tuple[str, bytes]]) -> Iterator[list[SourceFile]]:
+def open_inputs(items: list[str | os.PathLike[str] | tuple[str, bytes]],
+                limits: Limits | None = None) -> Iterator[list[SourceFile]]:
     """Open paths or (name, bytes) uploads; archives become one SourceFile per member.
 
     Temporary copies live until the context ends.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="delivery-trace-"))
-    try:
-        inputs = _Inputs(workdir)
+    with workdir_inputs(limits=limits) as inputs:
         out: list[SourceFile] = []
         for item in items:
             out.extend(open_one(inputs, item))
         yield out
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
-def open_one(inputs: _Inputs, item: str | os.PathLike[str] | tuple[str, bytes]) -> list[SourceFile]:
-    """Expand one path or upload into SourceFiles (raises InputError)."""
-    if isinstance(item, tuple):
-        name, data = item
-        tmp = inputs.tmp(Path(name).suffix)
-        tmp.write_bytes(data)
-        return inputs.expand(name, tmp, None)
-    path = Path(item)
-    if not path.exists():
-        raise InputError(str(path), "no such file")
-    if path.is_dir():
-        raise InputError(str(path), "is a folder; name the files inside it")
-    return inputs.expand(path.name, path, path.stat().st_mtime)
+def open_one(inputs: _Inputs, item: str | os.PathLike[str] | tuple[str, bytes],
+             failures: list[InputError] | None = None) -> list[SourceFile]:
+    """Expand one path or upload into SourceFiles (raises InputError).
+
+    With `failures`, a broken archive member is appended there and the others still open.
+    Every SourceFile's path lies in the scratch folder under a name of our making.
+    """
+    label = item[0] if isinstance(item, tuple) else str(item)
+    try:
+        if isinstance(item, tuple):
+            name, data = item
+            limit = inputs.limits.max_file_bytes
+            if limit and len(data) > limit:
+                raise InputError(name, f"file is {len(data):,} bytes; the limit is {limit:,}")
+            tmp = inputs.tmp(Path(name).suffix)
+            tmp.write_bytes(data)
+            return inputs.expand(name, tmp, None, failures=failures)
+        path = Path(item)
+        if not path.exists():
+            raise InputError(str(path), "no such file")
+        if path.is_dir():
+            raise InputError(str(path), "is a folder; name the files inside it")
+        if not path.is_file():
+            raise InputError(str(path), "is not a regular file (a device, pipe or socket)")
+        mtime = path.stat().st_mtime
+        return inputs.expand(path.name, inputs.adopt(path, path.name), mtime,
+                             failures=failures)
+    except InputError:
+        raise
+    except OSError as e:  # unreadable, vanished, disk full in the scratch folder
+        raise InputError(label, f"cannot be read: {e.strerror or _first_line(e)}") from e
 
 
 @contextmanager
-def workdir_inputs() -> Iterator[_Inputs]:
-    """A scratch folder for opening files one at a time (so one bad file cannot stop the rest)."""
-    workdir = Path(tempfile.mkdtemp(prefix="delivery-trace-"))
+def workdir_inputs(limits: Limits | None = None, parent: Path | None = None) -> Iterator[_Inputs]:
+    """A scratch folder for opening files one at a time (so one bad file cannot stop the rest).
+
+    `parent` puts it inside a folder of the caller's (the store's private scratch folder,
+    the only one its DuckDB connection may read).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="delivery-trace-", dir=parent))
     try:
-        yield _Inputs(workdir)
+        yield _Inputs(workdir, limits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
