@@ -102,26 +102,41 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection) -> Table:
     except InputError as e:
         raise InputError(src.name, "the file has no header row", line=1) from e
     headers = _unique(header)
-    path = str(src.utf8_path())
     cols = "{" + ", ".join(f"{sql_str(h)}: 'VARCHAR'" for h in headers) + "}"
     tag = src.sha256[:12]
     rej, scan = f"_rej_{tag}", f"_rejscan_{tag}"
-    reader = (
-        f"read_csv({sql_str(path)}, auto_detect=false, header=true, columns={cols}, "
-        f"delim={sql_str(delim)}, quote='\"', escape='\"', max_line_size=20000000, "
-        f"store_rejects=true, rejects_table={sql_str(rej)}, rejects_scan={sql_str(scan)})"
-    )
     staged = f"_csv_{tag}"
-    try:
+
+    def stage(path: str) -> pd.DataFrame:
+        reader = (
+            f"read_csv({sql_str(path)}, auto_detect=false, header=true, columns={cols}, "
+            f"delim={sql_str(delim)}, quote='\"', escape='\"', max_line_size=20000000, "
+            f"store_rejects=true, rejects_table={sql_str(rej)}, rejects_scan={sql_str(scan)})"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {staged} AS "  # noqa: S608 - literals are quoted
             f"SELECT *, row_number() OVER () AS _rn FROM {reader}"
         )
-        rejects = con.execute(
+        return con.execute(
             f"SELECT line, error_message, csv_line FROM {rej} ORDER BY line"  # noqa: S608
         ).df()
+
+    # DuckDB's reader stops with "state machine reached an invalid state" on mixed line
+    # ends (an LF file with one CRLF line, or bare CRs among LFs) and glues records at a
+    # bare CR it did not expect; an all-LF copy reads the same records (hostile corpus:
+    # mixed_endings.csv). The copy is made only when needed.
+    mixed = src.mixed_line_ends()
+    try:
+        rejects = stage(str(src.lf_path() if mixed else src.utf8_path()))
     except duckdb.Error as e:
-        raise InputError(src.name, f"CSV could not be read: {str(e).splitlines()[0]}") from e
+        first = str(e).splitlines()[0]
+        if mixed or "invalid state" not in first:
+            raise InputError(src.name, f"CSV could not be read: {first}") from e
+        try:
+            rejects = stage(str(src.lf_path()))
+        except duckdb.Error as e2:
+            raise InputError(src.name, f"CSV could not be read: "
+                             f"{str(e2).splitlines()[0]}") from e2
     n_good = con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]  # noqa: S608
     rejected = pd.DataFrame({
         "row_no": rejects["line"].astype("int64"),
@@ -166,12 +181,17 @@ def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | N
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # A file object, not the path: openpyxl refuses paths by their extension, and a
+    # workbook saved as .csv (or under a scratch name) is still a workbook.
+    fh = open(src.path, "rb")  # closed with the workbook below
     try:
-        wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError, EOFError) as e:
+        fh.close()
         raise InputError(src.name, f"not a readable XLSX workbook ({e.__class__.__name__}: {e})",
                          hint="open it in Excel and save it again as .xlsx") from e
     except Exception as e:  # zipfile.BadZipFile and lxml errors from truncated files
+        fh.close()
         raise InputError(src.name, f"broken XLSX workbook ({e.__class__.__name__}: {e})",
                          hint="the file may be truncated; export it again") from e
     try:
@@ -195,6 +215,7 @@ def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | N
                          hint="the file may be truncated; export it again") from e
     finally:
         wb.close()
+        fh.close()
     if header is None:
         raise InputError(src.name, "the workbook's first sheet is empty")
     headers = _unique(header)
@@ -219,19 +240,20 @@ def xlsx_headers(src: SourceFile) -> list[str]:
         return []
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
-    except Exception:
-        return []
-    try:
-        for values in wb.worksheets[0].iter_rows(values_only=True, max_row=20):
-            cells = [_cell_text(v) for v in values]
-            if any(c is not None for c in cells):
-                return [c or "" for c in cells]
-    except Exception:
-        return []
-    finally:
-        wb.close()
+    with open(src.path, "rb") as fh:  # a file object: see read_xlsx
+        try:
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception:
+            return []
+        try:
+            for values in wb.worksheets[0].iter_rows(values_only=True, max_row=20):
+                cells = [_cell_text(v) for v in values]
+                if any(c is not None for c in cells):
+                    return [c or "" for c in cells]
+        except Exception:
+            return []
+        finally:
+            wb.close()
     return []
 
 
