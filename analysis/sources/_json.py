@@ -84,6 +84,8 @@ def _lines(src: SourceFile, text: str, container: str | None) -> list[Record]:
             continue
         try:
             value = json.loads(line)
+        except RecursionError as e:
+            raise InputError(src.name, "JSON nested too deeply to read", line=no) from e
         except json.JSONDecodeError as e:
             raise _bad_json(src, e, no) from e
         items, is_record = _unwrap(value, container)
@@ -102,6 +104,9 @@ def read_records(src: SourceFile, container: str | None = None) -> list[Record]:
     first = stripped.split("\n", 1)[0].strip()
     try:
         doc = json.loads(text)
+    except RecursionError as e:  # json's C parser recurses once per nesting level
+        raise InputError(src.name, "JSON nested too deeply to read", line=1,
+                         hint="no ESP export nests more than a few levels") from e
     except json.JSONDecodeError as e:
         # JSON lines: a complete value on line 1 and more after it ("Extra data"), or a
         # broken line 1 that still looks like one whole record.
@@ -138,8 +143,11 @@ def time_text(value: Any) -> str | None:
     if raw is not None and raw.isdigit() and len(raw) in (12, 13):
         value = int(raw)  # epoch milliseconds written as a string
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds
-        return repr(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
+        try:
+            seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds
+            return repr(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
+        except (OverflowError, ValueError):  # 10**400, inf, nan: the row is rejected
+            return str(value)[:40]
     return raw
 
 
