@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tz", metavar="ZONE", default="UTC",
                    help="IANA time zone of timestamps that carry no offset (default UTC)")
     p.add_argument("--year", type=int, help="year of year-less syslog timestamps")
+    p.add_argument("--max-bytes", type=int, metavar="N",
+                   help="refuse files larger than N bytes (default 2 GiB or "
+                        "$DELIVERY_TRACE_MAX_FILE_BYTES; 0 = no limit)")
+    p.add_argument("--max-rows", type=int, metavar="N",
+                   help="refuse files of more than N rows (default 20,000,000 or "
+                        "$DELIVERY_TRACE_MAX_ROWS; 0 = no limit)")
     p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("forget", help="delete the workspace file and everything loaded into it")
+    _workspace(p)
+    p.add_argument("--yes", action="store_true", help="really delete (required)")
+    p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("demo", help="write and load the demo campaign")
     _workspace(p)
@@ -120,9 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_store(args: argparse.Namespace):
+    from . import settings
     from .store import Store
 
-    return Store(getattr(args, "workspace", None))
+    limits = settings.limits(max_file_bytes=getattr(args, "max_bytes", None),
+                             max_rows=getattr(args, "max_rows", None))
+    store = Store(getattr(args, "workspace", None), limits=limits)
+    _OPENED.append(store)
+    return store
+
+
+# Stores a command opened; main() closes them, so the workspace file and the scratch
+# folder are released even when main() runs in-process (tests, notebooks).
+_OPENED: list = []
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -145,6 +167,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"delivery-trace: {r.error}", file=sys.stderr)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from . import settings
+
+    path = settings.workspace_path(args.workspace)
+    if not args.yes:
+        print(f"delivery-trace: this deletes {path} and everything loaded into it; "
+              "add --yes to confirm", file=sys.stderr)
+        return EXIT_FAIL
+    if settings.is_memory(path):
+        print("nothing to delete: the workspace is in memory only")
+        return EXIT_OK
+    if not Path(path).exists():
+        print(f"nothing to delete: {path} does not exist")
+        return EXIT_OK
+    removed = open_store(args).forget()
+    print(f"deleted {', '.join(removed)}")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -279,6 +320,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        return _run(args)
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run one command; every error becomes one line on stderr and exit code 2."""
+    try:
         return int(args.func(args) or 0)
     except DeliveryTraceError as e:
         print(f"delivery-trace: {e}", file=sys.stderr)
@@ -288,6 +338,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # a bug: one line, no traceback (DELIVERY_TRACE_DEBUG=1 shows it)
+        if os.environ.get("DELIVERY_TRACE_DEBUG"):
+            raise
+        text = " ".join(str(e).split())[:300]
+        print(f"delivery-trace: unexpected error in {args.command}: {type(e).__name__}: {text} "
+              "(set DELIVERY_TRACE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":  # pragma: no cover

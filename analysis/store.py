@@ -109,7 +109,7 @@ _SCRATCH_PREFIX = "delivery-trace-ws-"
 _ALLOWED_CONFIGS = ("TimeZone", "memory_limit", "threads")
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
-_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_ADDRESS = re.compile(r"[\w.+-][\w.+'-]*@[\w-]+(?:\.[\w-]+)+")
 
 
 def _lock_for(path: str) -> threading.RLock:
