@@ -36,8 +36,11 @@ year = int(year_text) if year_text.strip().isdigit() else None
 if year_text.strip() and year is None:
     st.error("The year must be a number such as 2025.")
 
-uploads = st.file_uploader("Export files", type=UPLOAD_TYPES, accept_multiple_files=True,
-                           key="upload_files")
+uploads = st.file_uploader(
+    "Export files", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
+    help=f"Up to {st.get_option('server.maxUploadSize'):,} MB per file "
+         "(server.maxUploadSize in .streamlit/config.toml). Archives may unpack to at most "
+         f"{store.limits.max_expanded_bytes / 1024**3:g} GiB; see docs/security.md.")
 if uploads:
     items = [(u.name, u.getvalue()) for u in uploads]
     format_names = [AUTO] + [s.NAME for s in sources.formats()]
@@ -153,3 +156,27 @@ else:
                 store.delete_import(int(i))
             st.cache_data.clear()
             st.rerun()
+
+st.subheader("Forget this data")
+if store.in_memory:
+    st.caption("This workspace is kept **in memory only** (DELIVERY_TRACE_WORKSPACE=:memory:): "
+               "nothing loaded is written to disk, and it is gone when the app stops.")
+else:
+    st.caption(f"Everything loaded here is stored on this machine in `{store.path}`, shared by "
+               "everyone using this app. Forgetting deletes that file and starts a new, empty "
+               "one (the demo stays off); to keep nothing on disk at all, start the app with "
+               "`DELIVERY_TRACE_WORKSPACE=:memory:`.")
+confirm = st.checkbox("Delete every loaded file, mapping and result, for every user of this app",
+                      key="upload_forget_confirm")
+if st.button("Forget all data", key="upload_forget", disabled=not confirm):
+    removed = store.forget()
+    st.cache_data.clear()
+    st.cache_resource.clear()  # the next get_store() opens a new, empty workspace
+    get_store().set_meta("demo_offered", "yes")  # forgetting must not bring the demo back
+    st.session_state.pop("upload_results", None)
+    st.session_state["upload_forgotten"] = removed
+    st.rerun()
+gone = st.session_state.pop("upload_forgotten", None)
+if gone is not None:
+    st.success("Forgotten: " + (", ".join(gone) if gone else "the in-memory workspace was "
+                                "dropped") + ". The workspace is empty now.")
