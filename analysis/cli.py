@@ -154,7 +154,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     results = store.load_files(args.files, format=args.format, opts=opts, origin="cli")
     if args.json:
         keys = ("file", "format", "side", "rows_read", "rows_loaded", "rows_rejected",
-                "skipped", "import_id", "tz", "error")
+                "skipped", "import_id", "tz", "error", "notes")
         print(json.dumps([{k: r.as_dict()[k] for k in keys} for r in results], indent=2))
     else:
         for r in results:
@@ -163,10 +163,28 @@ def cmd_load(args: argparse.Namespace) -> int:
             state = "already loaded, skipped" if r.skipped else (
                 f"{r.rows_loaded} loaded, {r.rows_rejected} rejected")
             print(f"{r.file}: {r.format} ({r.side}) - {r.rows_read} rows read, {state}")
+            for line in _note_lines(r.notes):
+                print(f"  {line}")
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"delivery-trace: {r.error}", file=sys.stderr)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def _note_lines(notes: dict) -> list[str]:
+    """The parts of an import's notes a user acts on: a log's line counts and its year."""
+    out = []
+    if "lines_total" in notes:
+        parts = [f"{notes['lines_total']:,} lines: {notes.get('lines_used', 0):,} used",
+                 f"{notes.get('lines_context', 0):,} context"]
+        for key, label in (("lines_skipped_other_daemon", "other programs (skipped)"),
+                           ("lines_unknown", "not understood"), ("lines_rejected", "rejected")):
+            if notes.get(key):
+                parts.append(f"{notes[key]:,} {label}")
+        out.append(", ".join(parts))
+    if notes.get("year"):
+        out.append(f"year {notes['year']}: {notes.get('year_source', '')}".rstrip(": "))
+    return out
 
 
 def cmd_forget(args: argparse.Namespace) -> int:

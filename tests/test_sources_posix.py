@@ -421,6 +421,17 @@ def test_cli_load_with_year_and_tz(tmp_path: Path, capsys) -> None:
         store.close()
 
 
+def test_cli_load_says_how_the_lines_were_used_and_where_the_year_came_from(
+        tmp_path: Path, capsys) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    assert main(["load", str(POSIX / "postfix_syslog.log"), "--workspace", ws,
+                 "--tz", "Europe/Paris", "--year", "2024"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("postfix_syslog.log: postfix (trace) - 8 rows read")
+    assert out[1] == "  26 lines: 17 used, 9 context"
+    assert out[2] == "  year 2024: given by the user (--year)"
+
+
 def test_exim_lines_in_a_syslog(store: Store, tmp_path: Path) -> None:
     text = (POSIX / "exim_mainlog.log").read_text()
     log = tmp_path / "mail.log"
