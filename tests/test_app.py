@@ -66,3 +66,17 @@ def test_upload_page_rejects_garbage_with_a_message(workspace: Path) -> None:
     at.button(key="upload_load").click().run()
     assert not at.exception, at.exception
     assert any("garbage.csv" in e.value and "binary data" in e.value for e in at.error)
+
+
+
+def test_first_start_loads_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workspace that never held data gets the demo, once (clearing it: test_browser.py,
+    as AppTest drops the sidebar on reruns of an st.navigation app)."""
+    path = tmp_path / "fresh.duckdb"
+    monkeypatch.setenv("DELIVERY_TRACE_WORKSPACE", str(path))
+    at = run()
+    assert not at.exception, at.exception
+    assert any("demo data" in w.value for w in at.sidebar.warning)
+    assert any(c.value.startswith("Trace files: ") for c in at.sidebar.caption)
+    assert [t.value for t in at.title] == ["Overview"]
+    assert not at.error, [e.value for e in at.error]

@@ -278,7 +278,7 @@ def test_new_user_uploads_the_story_and_follows_a_bounce(browser, tmp_path: Path
         stop_app(proc)
 
 
-def test_first_start_loads_the_demo(browser, tmp_path: Path) -> None:
+def test_first_start_loads_the_demo_and_it_can_be_cleared(browser, tmp_path: Path) -> None:
     pytest.importorskip("analysis.demo")
     proc, url = start_app(tmp_path / "fresh.duckdb", tmp_path / "streamlit.log")
     errors: list[str] = []
@@ -296,6 +296,12 @@ def test_first_start_loads_the_demo(browser, tmp_path: Path) -> None:
         page.get_by_placeholder("e.g. 550, 5.7.26").fill("5.7.26")
         page.keyboard.press("Enter")
         page.get_by_text("1 code.").wait_for()
+        # The sidebar's button removes the demo, and a new visit does not bring it back.
+        page.get_by_role("button", name="Clear demo data").click()
+        page.get_by_text("Nothing loaded yet").wait_for(timeout=60_000)
+        page.goto(url)
+        page.get_by_text("Nothing loaded yet").wait_for(timeout=60_000)
+        assert "Showing demo data" not in page.inner_text("body")
         assert not errors, errors
     finally:
         stop_app(proc)
