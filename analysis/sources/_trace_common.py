@@ -21,6 +21,7 @@ from ..errors import InputError
 from ._base import ParseResult
 from ._io import HEAD_BYTES, SourceFile
 from ._tabular import Table, first_record, normalise_header, read_csv, sql_str, timestamp_sql
+from ._tabular import _unique as unique_headers
 
 # Windows PowerShell 5.1 Export-Csv writes this line first unless -NoTypeInformation
 # (office365.md section 1).
@@ -68,7 +69,9 @@ def csv_head(src: SourceFile) -> tuple[list[str], int]:
         headers, _ = first_record(text)
     except InputError:
         return [], 1 + skip
-    return [h.strip().strip('"') for h in headers], 1 + skip
+    # The names read_csv gives the table's columns (stray quotes, a BOM or a duplicate
+    # kept/renamed alike), so a matched header is always a column (tests/test_properties.py).
+    return unique_headers(headers), 1 + skip
 
 
 def columns(src: SourceFile, headers: list[str], spec: dict[str, tuple[str, ...]],
