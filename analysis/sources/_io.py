@@ -291,6 +291,11 @@ class _Inputs:
         # Never the member's own name: no path traversal, no clobbering, no glob
         # characters reaching DuckDB's readers (read_csv and read_text expand globs).
         safe_suffix = "".join(c for c in suffix if c.isascii() and (c.isalnum() or c == "."))
+        # Nor a compression suffix: DuckDB's read_csv decompresses by extension, and what
+        # reaches it is always plain (a "maillog.gz" that is not gzip data is text).
+        if safe_suffix.lower() in (".gz", ".gzip", ".zst", ".zstd", ".zip", ".bz2", ".xz",
+                                   ".lz4", ".tgz"):
+            safe_suffix = ""
         return self.workdir / f"in-{self.counter}{safe_suffix[-12:]}"
 
     def make(self, name: str, path: Path, mtime: float | None) -> SourceFile:
