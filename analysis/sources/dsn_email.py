@@ -28,6 +28,17 @@ from ._io import SourceFile
 ACTIONS = {"failed": "bounced", "delayed": "deferred", "delivered": "delivered",
            "relayed": "forwarded", "expanded": "expanded"}
 _STATUS_PARTS = ("message/delivery-status", "message/global-delivery-status")
+
+
+class _TextHeaders(email.policy.Compat32):
+    """compat32, but a header with raw 8-bit bytes is text too, never an email.header.Header
+    (which re.sub and .strip() refuse; tests/test_properties.py)."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return str(super().header_fetch_parse(name, value))
+
+
+_POLICY = _TextHeaders()
 _HEADER_PARTS = ("text/rfc822-headers", "message/global-headers")
 
 
@@ -53,7 +64,7 @@ class DsnEmail:
     def parse(self, src: SourceFile, con: duckdb.DuckDBPyConnection,
               opts: ParseOptions) -> ParseResult:
         raw = src.path.read_bytes()
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        msg = email.message_from_bytes(raw, policy=_POLICY)
         status = next((p for p in msg.walk() if p.get_content_type() in _STATUS_PARTS), None)
         if status is None:
             raise InputError(src.name, "no message/delivery-status part: not an RFC 3464 bounce",
@@ -68,7 +79,7 @@ class DsnEmail:
         rejected: list[Rejected] = []
         for block in recipients:
             final = _typed(block.get("Final-Recipient"))
-            line = _line_of(text, final or block.get("Action") or "")
+            line = _line_of(text, final or block.get("Action") or "") or 1  # never line 0
             action = (block.get("Action") or "").strip().lower()
             if not final or action not in ACTIONS:
                 what = "Final-Recipient" if not final else f"a known Action (got {action!r})"
@@ -124,7 +135,7 @@ def _returned_headers(msg: Message) -> Message | None:
         ctype = part.get_content_type()
         if ctype in _HEADER_PARTS:
             payload = part.get_payload(decode=True) or b""
-            return email.message_from_bytes(payload, policy=email.policy.compat32)
+            return email.message_from_bytes(payload, policy=_POLICY)
         if ctype == "message/rfc822":
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
