@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from . import smtp
-from .rules import NEVER_SUPPRESS, REASONS, Rule, detect_providers, version
+from .rules import NEVER_SUPPRESS, PROVIDERS, REASONS, Rule, detect_providers, version
 from .rules.codes import (
     CODE_RULES,
     ENHANCED_CLASS_REASONS,
@@ -90,6 +91,28 @@ class _Compiled:
         self.codes = rule.code if isinstance(rule.code, tuple) else None
         self.code_class = rule.code if isinstance(rule.code, str) else None
 
+    def gate(self, providers: frozenset[str], code: int | None, enh: str | None) -> bool:
+        """The checks of `matches` that do not read the text (False for whole-text rows)."""
+        r = self.rule
+        if r.exact is not None or r.host is not None and r.host not in providers:
+            return False
+        if self.codes is not None and code not in self.codes:
+            return False
+        if self.code_class is not None and (code is None or str(code)[0] != self.code_class):
+            return False
+        if r.enhanced is not None:
+            if enh is None:
+                return False
+            if self.enh_re is not None:
+                if not self.enh_re.match(enh):
+                    return False
+            elif self.enh_any is not None:
+                if enh.split(".", 1)[1] != self.enh_any:
+                    return False
+            elif enh != r.enhanced:
+                return False
+        return not (self.skip_re is not None and enh is not None and self.skip_re.match(enh))
+
     def matches(self, low: str, exact: str, providers: frozenset[str], code: int | None,
                 enh: str | None, command: str | None) -> bool:
         r = self.rule
@@ -157,16 +180,61 @@ def _build_index() -> tuple[dict[str, list[int]], list[int]]:
 
 
 _INDEX, _ALWAYS = _build_index()
+_INDEX_KEYS = frozenset(_INDEX)
+# Every trigram of every fragment of a row: a row whose fragments all occur in a text has
+# all of them among the text's trigrams, so a row missing one is skipped unmatched.
+_ROW_GRAMS = [frozenset().union(*(_grams(f) for f in c.frags)) for c in _COMPILED]
 
 
-def _candidates(low: str) -> list[int]:
-    found = list(_ALWAYS)
-    for g in _grams(low):
-        rows = _INDEX.get(g)
-        if rows:
-            found.extend(rows)
+# Whole-text rows by their text; rows without a trigram, by (providers, code, enhanced code):
+# a row whose gate fails cannot match, so leaving it out never changes the first match.
+_EXACT_ROWS: dict[str, list[int]] = {}
+for _i, _c in enumerate(_COMPILED):
+    if _c.rule.exact is not None:
+        _EXACT_ROWS.setdefault(_c.rule.exact, []).append(_i)
+_GATED: dict[tuple[frozenset[str], int | None, str | None], list[int]] = {}
+
+
+def _always(providers: frozenset[str], code: int | None, enh: str | None) -> list[int]:
+    key = (providers, code, enh)
+    rows = _GATED.get(key)
+    if rows is None:
+        if len(_GATED) > 4096:
+            _GATED.clear()
+        rows = _GATED[key] = [i for i in _ALWAYS if _COMPILED[i].gate(providers, code, enh)]
+    return rows
+
+
+def _candidates(low: str, exact: str, providers: frozenset[str], code: int | None,
+                enh: str | None) -> list[int]:
+    """Rows that may match, in rule order (a superset of the matching rows)."""
+    found = [*_always(providers, code, enh), *_EXACT_ROWS.get(exact, ())]
+    grams = {low[i:i + 3] for i in range(len(low) - 2)}
+    for g in _INDEX_KEYS.intersection(grams):
+        found.extend(i for i in _INDEX[g] if _ROW_GRAMS[i] <= grams)
     found.sort()
     return found
+
+
+@lru_cache(maxsize=65536)
+def _domain_providers(domain: str) -> frozenset[str]:
+    return detect_providers("", domain)
+
+
+def _providers(low_full: str, domain: str | None) -> frozenset[str]:
+    """detect_providers(low_full, domain), with the domain's half computed once per domain.
+
+    A provider is found by its domains or, failing that, by a marker in the text, so the
+    result is the union of both halves (no marker is empty, so "" names no provider).
+    """
+    if not domain or not _SPLIT_PROVIDERS:
+        return detect_providers(low_full, domain)
+    return detect_providers(low_full, None) | _domain_providers(domain)
+
+
+_SPLIT_PROVIDERS = all(m for _domains, markers in PROVIDERS.values() for m in markers)
+
+
 _ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 _COMMAND_RE = re.compile(
     r"(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|helo|ehlo|"
@@ -218,13 +286,13 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
         enh = smtp.extract_enhanced_code(raw)
     norm = smtp.normalise_reply(raw)
     low_full = norm.lower()
-    providers = detect_providers(low_full, domain)
+    providers = _providers(low_full, domain)
     low = _unjoin(_ADDR_RE.sub("<addr>", low_full))
     exact = raw.strip().lower()
     cmd = _command(command, low_full)
     rule: Rule | None = None
     if low or exact or enh or code:
-        for i in _candidates(low):
+        for i in _candidates(low, exact, providers, code, enh):
             c = _COMPILED[i]
             if c.matches(low, exact, providers, code, enh, cmd):
                 rule = c.rule
@@ -315,42 +383,35 @@ def _view_sql(name: str, table: str, a: str, text: str, failure: str) -> str:
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the classification of every distinct (code, enhanced code, text)."""
+    from .classify_bulk import classify_keys
+
     con.execute("""CREATE TABLE IF NOT EXISTS classifications (
         smtp_code INTEGER, enhanced_code VARCHAR, text VARCHAR, reason VARCHAR NOT NULL,
         category VARCHAR NOT NULL, permanent BOOLEAN, suppress BOOLEAN NOT NULL,
         advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
     con.execute("DELETE FROM classifications WHERE rules_version <> ?", [RULES_VERSION])
+    # One domain per key (the smallest) is enough to recognise a provider by its domain.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _dt_class_keys AS "  # noqa: S608
-        f"SELECT DISTINCT s.smtp_code, s.enhanced_code, {SENDS_TEXT} AS text, "
+        "SELECT smtp_code, enhanced_code, text, min(domain) AS domain FROM ("
+        f"SELECT s.smtp_code, s.enhanced_code, {SENDS_TEXT} AS text, "
         "s.recipient_domain AS domain FROM sends s WHERE " + SENDS_FAILURE +
-        f" UNION SELECT DISTINCT t.smtp_code, t.enhanced_code, {TRACE_TEXT} AS text, "
-        "t.recipient_domain AS domain FROM trace_events t WHERE " + TRACE_FAILURE)
+        f" UNION ALL SELECT t.smtp_code, t.enhanced_code, {TRACE_TEXT} AS text, "
+        "t.recipient_domain AS domain FROM trace_events t WHERE " + TRACE_FAILURE +
+        ") GROUP BY ALL")
     con.execute("DELETE FROM classifications c WHERE NOT EXISTS (SELECT 1 FROM "
                 "_dt_class_keys k WHERE " + _KEY_JOIN.format(a="k", text="k.text") + ")")
-    # One domain per key is enough to recognise a provider by its recipient domain.
-    new = con.execute(
-        "SELECT k.smtp_code, k.enhanced_code, k.text, min(k.domain) FROM _dt_class_keys k "
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _dt_new_keys AS SELECT * FROM _dt_class_keys k "
         "WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE "
-        + _KEY_JOIN.format(a="k", text="k.text") + ") GROUP BY ALL").fetchall()
+        + _KEY_JOIN.format(a="k", text="k.text") + ")")
     con.execute("DROP TABLE IF EXISTS _dt_class_keys")
-    if new:
-        rows = []
-        for code, enh, text, domain in new:
-            r = classify(code, enh, text, domain=domain)
-            rows.append((code, enh, text, r.reason, r.category, r.permanent, r.suppress,
-                         r.advice, r.rule_id, RULES_VERSION))
-        frame = pd.DataFrame(rows, columns=["smtp_code", "enhanced_code", "text", *_OUT[:4],
-                                            "advice", "rule_id", "rules_version"])
-        frame["smtp_code"] = frame["smtp_code"].astype("Int64")
-        frame["permanent"] = frame["permanent"].astype("boolean")
-        con.register("_dt_new_classes", frame)
-        try:
-            con.execute("INSERT INTO classifications SELECT smtp_code::INTEGER, enhanced_code, "
-                        "text, reason, category, permanent, suppress, advice, rule_id, "
-                        "rules_version FROM _dt_new_classes")
-        finally:
-            con.unregister("_dt_new_classes")
+    if con.execute("SELECT count(*) FROM _dt_new_keys").fetchall()[0][0]:
+        classify_keys(con, "_dt_new_keys", "_dt_new_classes")
+        con.execute("INSERT INTO classifications SELECT smtp_code, enhanced_code, text, "
+                    f"{', '.join(_OUT)}, ? FROM _dt_new_classes", [RULES_VERSION])
+        con.execute("DROP TABLE IF EXISTS _dt_new_classes")
+    con.execute("DROP TABLE IF EXISTS _dt_new_keys")
     con.execute(_view_sql("sends_classified", "sends", "s", SENDS_TEXT, SENDS_FAILURE))
     con.execute(_view_sql("trace_classified", "trace_events", "t", TRACE_TEXT, TRACE_FAILURE))
 

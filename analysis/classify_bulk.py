@@ -1,0 +1,140 @@
+"""Classify many distinct replies at once: texts that differ only in addresses share one call.
+
+A real export's failure texts differ by the recipient address more than by anything else
+(97,493 distinct texts at 1M sends, 45,553 once addresses are masked; docs/benchmarks.md),
+and `classify` costs ~100 us per call. `classify` itself replaces every address by
+`<addr>` before any rule sees the text, so texts equal up to their addresses are
+classified alike, as long as everything else `classify` reads is equal too. The group
+key therefore holds, besides the masked text: the code columns, the codes read from the
+text when a column is empty, the providers named by the recipient domain and by markers
+anywhere in the text (an address's domain can name one), and the SMTP command the text
+names. Texts whose address could be read as part of a line's leading reply code
+("550-jo@x.example" at a line start) are classified one by one.
+
+Other variable tokens (IPs, session IDs, relay host names) are deliberately not masked:
+rule fragments match inside them (the fragment 'rbl' inside the relay host
+mx.harborbluff.example.com makes a reply 'blocked:rbl'), so masking them would change
+results. docs/benchmarks.md records the row-for-row comparison with one call per text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import duckdb
+import pandas as pd
+
+from . import smtp
+from .rules import PROVIDERS, detect_providers
+
+OUT_COLUMNS = ("reason", "category", "permanent", "suppress", "advice", "rule_id")
+
+# classify._ADDR_RE in RE2 syntax, ASCII only: a text with other letters next to an
+# address keeps them in its key and so only groups more finely, which is always safe.
+_ADDRESS = r"[A-Za-z0-9_.+=-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+"
+_MASK = "<a>"
+# An address at a line start may swallow the line's reply code ("550-jo@x.example").
+_LINE_START_ADDRESS = r"(?:^|\n)\s*<a>"
+
+# classify._COMMAND_RE in RE2 syntax: the command is part of the group key.
+_COMMAND_SQL = (r"(?i)(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|"
+                r"helo|ehlo|starttls|initial connection|connect|the end of data)")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def mask_sql(col: str) -> str:
+    """SQL: the text with its addresses masked (a grouping key, never shown)."""
+    from .classify import RULES
+
+    if any(r.exact and "@" in r.exact for r in RULES):  # a whole-text rule names an address
+        return col
+    return f"regexp_replace({col}, {_lit(_ADDRESS)}, {_lit(_MASK)}, 'g')"
+
+
+def providers_sql(col: str) -> str:
+    """SQL: the providers whose text markers occur in the lower-cased text (rules.PROVIDERS)."""
+    parts = []
+    for key, (_domains, markers) in PROVIDERS.items():
+        if markers:
+            cond = " OR ".join(f"contains({col}, {_lit(m)})" for m in markers)
+            parts.append(f"CASE WHEN {cond} THEN {_lit(key)} END")
+    return f"concat_ws(',', {', '.join(parts)})" if parts else "''"
+
+
+@lru_cache(maxsize=65536)
+def domain_providers(domain: str | None) -> str:
+    """The providers a recipient domain alone names (detect_providers with no text)."""
+    return ",".join(sorted(detect_providers("", domain))) if domain else ""
+
+
+def _classify_rows(rows: list[tuple]) -> list[tuple]:
+    """classify() of (code, enhanced, text, domain) rows: the OUT_COLUMNS of each."""
+    from .classify import classify
+
+    out = []
+    for code, enh, text, domain in rows:
+        c = classify(code, enh, text, domain=domain)
+        out.append((c.reason, c.category, c.permanent, c.suppress, c.advice, c.rule_id))
+    return out
+
+
+def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
+    """Create temp table `out` (smtp_code, enhanced_code, text, *OUT_COLUMNS) for table `keys`.
+
+    `keys` holds distinct (smtp_code, enhanced_code, text) with a `domain` column (NULL for
+    none); each row gets `classify(smtp_code, enhanced_code, text, domain=domain)`.
+    Returns the number of `classify` calls made.
+    """
+    domains = [r[0] for r in con.execute(
+        f"SELECT DISTINCT domain FROM {keys} WHERE domain IS NOT NULL").fetchall()]  # noqa: S608
+    con.register("_cb_dp", pd.DataFrame({
+        "domain": pd.Series(domains, dtype="object"),
+        "dp": pd.Series([domain_providers(d) for d in domains], dtype="object")}))
+    key = ", ".join((
+        "code := k.smtp_code", "enh := k.enhanced_code", "dp := coalesce(d.dp, '')",
+        f"tp := {providers_sql('lower(k.text)')}",
+        f"cmd := lower(regexp_extract(k.text, {_lit(_COMMAND_SQL)}, 1))",
+        "xcode := CASE WHEN k.smtp_code IS NULL OR k.smtp_code NOT BETWEEN 200 AND 599 "
+        f"THEN {smtp.reply_code_sql('k.text')} END",
+        f"xenh := {smtp.enhanced_code_sql('k.text')}",
+        f"one := CASE WHEN k.text IS NULL OR regexp_matches(k.masked, {_lit(_LINE_START_ADDRESS)}) "
+        "THEN k.text END",
+        "masked := k.masked"))
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _cb_k AS
+            SELECT k.smtp_code, k.enhanced_code, k.text, k.domain, struct_pack({key}) AS gkey
+            FROM (SELECT *, {mask_sql("text")} AS masked FROM {keys}) k
+            LEFT JOIN _cb_dp d ON d.domain = k.domain""")  # noqa: S608
+    finally:
+        con.unregister("_cb_dp")
+    # One member per group (the smallest text) is classified for all of them.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _cb_g AS SELECT row_number() OVER () AS gid, gkey, "
+        "arg_min(struct_pack(smtp_code, enhanced_code, text, domain), coalesce(text, '')) "
+        "AS rep FROM _cb_k GROUP BY gkey")
+    reps = con.execute("SELECT gid, rep FROM _cb_g").fetchall()
+    gids = [g for g, _ in reps]
+    results = _classify_rows([tuple(r.values()) for _, r in reps])
+    cols = list(OUT_COLUMNS)
+    groups = pd.DataFrame([(g, *r) for g, r in zip(gids, results, strict=True)],
+                          columns=["gid", *cols])
+    groups["gid"] = groups["gid"].astype("int64")
+    for col in ("permanent", "suppress"):
+        groups[col] = groups[col].astype("boolean")
+    typed = ", ".join(f"g.{c}::{t} AS {c}" for c, t in zip(cols, (
+        "VARCHAR", "VARCHAR", "BOOLEAN", "BOOLEAN", "VARCHAR", "VARCHAR"), strict=True))
+    con.register("_cb_groups", groups)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {out} AS
+            SELECT k.smtp_code, k.enhanced_code, k.text, {typed}
+            FROM _cb_k k JOIN _cb_g USING (gkey) JOIN _cb_groups g USING (gid)""")  # noqa: S608
+    finally:
+        con.unregister("_cb_groups")
+        con.execute("DROP TABLE IF EXISTS _cb_k")
+        con.execute("DROP TABLE IF EXISTS _cb_g")
+    return len(reps)
