@@ -129,9 +129,11 @@ def test_provider_codes_that_differ_from_the_registry() -> None:
     assert classify(550, "5.7.606", "Access denied, banned sending IP [192.0.2.1]").reason == "blocked"
     assert classify(451, "4.7.650", "451 4.7.650 whatever").reason == "blocked"
     assert classify(421, None, "421 RP-001 rate limit", domain="hotmail.com").reason == "speeding"
+    # Sisimai's Yahoo table (rhost/for-yahooinc.go) files TSS04 under Rejected: Yahoo sends
+    # it for unauthenticated and poorly reputed senders alike.
     assert classify(421, "4.7.0", "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily "
                     "deferred due to unexpected volume or user complaints").reason \
-        == "badreputation"
+        == "rejected"
 
 
 def test_blocklists_are_blocks_not_bad_addresses() -> None:

@@ -1,8 +1,11 @@
 """Classification rules as data: the Rule row, reasons, categories, advice and the rule order.
 
 Order of evaluation (STYLE.md habit 3): ESP labels (whole text) -> provider rows (host
-detected from the domain or from markers in the text) -> generic substring rows ->
-generic regex rows -> code-only rows -> enhanced-code table -> reply-code table.
+detected from the domain or from markers in the text; Sisimai's rhost tables first) ->
+generic substring rows (Sisimai's MTA and provider-code tables, our phrase rows, then
+Sisimai's reason indexes) -> generic regex rows -> code-only rows -> broad and last-resort
+rows -> enhanced-code table -> reply-code table. The reference for reasons is Sisimai
+(analysis/rules/sisimai*.py port its definitions).
 """
 
 from __future__ import annotations
@@ -171,6 +174,11 @@ PROVIDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "proofpoint": ((), ("proofpoint", "pphosted")),
     "barracuda": ((), ("barracuda", "bsmtpd")),
     "cisco": ((), ("ironport", "cisco", "talosintelligence")),
+    # Sisimai rhost classes (rhost/lib.go RhostClass): Cox and GoDaddy's inbound servers.
+    "cox": (("cox.net",), ("cox.net", "cmsmtp", "aup#")),
+    "godaddy": ((), ("secureserver.net",)),
+    "tencent": (("qq.com", "foxmail.com"), ("qq.com", "service.mail.qq.com")),
+    "messagelabs": ((), ("messagelabs", "symanteccloud", "email security.cloud")),
 }
 
 

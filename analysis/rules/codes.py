@@ -6,21 +6,25 @@ from . import Rule
 
 MS = ("https://learn.microsoft.com/en-us/exchange/troubleshoot/email-delivery/ndr/"
       "non-delivery-reports-in-exchange-online")
+MSR = "https://github.com/sisimai/go-sisimai/blob/main/rhost/for-microsoft.go"
 
 # Enhanced codes that only Microsoft uses (three-digit details); no other server sends
 # them, so they need no host marker. Checked after every text row.
 CODE_RULES: list[Rule] = [
     Rule("code.microsoft.4.7.5xx-8xx", "blocked", enhanced=r"^4\.7\.([5-7]\d\d|8[5-9]\d)$", source=MS),
-    Rule("code.microsoft.5.7.501-513", "blocked", enhanced=r"^5\.7\.5(0[1-3]|0[6-7]|1[13])$", source=MS),
-    Rule("code.microsoft.5.7.504-505", "userunknown", enhanced=r"^5\.7\.50[45]$", source=MS),
+    # Sisimai's Microsoft table (rhost/for-microsoft.go): 5.7.501-503 are a banned *sender*
+    # account (Rejected), 5.7.504/505 a recipient the tenant refuses (Suspend).
+    Rule("code.microsoft.5.7.501-503", "rejected", enhanced=r"^5\.7\.50[1-3]$", source=MS + "; " + MSR),
+    Rule("code.microsoft.5.7.506-513", "blocked", enhanced=r"^5\.7\.5(0[6-7]|1[013])$", source=MS),
+    Rule("code.microsoft.5.7.504-505", "suspend", enhanced=r"^5\.7\.50[45]$", source=MS + "; " + MSR),
     Rule("code.microsoft.5.7.508", "speeding", enhanced="5.7.508", source=MS),
     Rule("code.microsoft.5.7.509", "authfailure", enhanced="5.7.509", source=MS),
-    Rule("code.microsoft.5.7.510", "notaccept", enhanced="5.7.510", category="policy_or_configuration",
-         source=MS + " ('does not accept email over IPv6')"),
-    Rule("code.microsoft.5.7.512", "notcompliantrfc", enhanced="5.7.512", source=MS),
+    Rule("code.microsoft.5.7.512", "rejected", enhanced="5.7.512", source=MS + "; " + MSR),
     Rule("code.microsoft.5.7.515", "authfailure", enhanced="5.7.515", source=MS),
     Rule("code.microsoft.5.7.520", "policyviolation", enhanced="5.7.520", source=MS),
-    Rule("code.microsoft.5.7.6xx-7xx", "blocked", enhanced=r"^5\.7\.(6[0-4]\d|7[0-4]\d|750)$", source=MS),
+    Rule("code.microsoft.5.7.6xx", "blocked", enhanced=r"^5\.7\.6[0-4]\d$", source=MS),
+    Rule("code.microsoft.5.7.700-749", "speeding", enhanced=r"^5\.7\.7[0-4]\d$", source=MS + "; " + MSR),
+    Rule("code.microsoft.5.7.750", "rejected", enhanced="5.7.750", source=MS + "; " + MSR),
     Rule("code.microsoft.5.7.350", "spamdetected", enhanced="5.7.350", source=MS),
     Rule("code.microsoft.5.7.12x-13x", "rejected", enhanced=r"^5\.7\.(12|124|13[3-6])$", source=MS),
     Rule("code.microsoft.5.7.57-64", "securityerror", enhanced=r"^5\.7\.(57|64)$", source=MS),
@@ -28,7 +32,8 @@ CODE_RULES: list[Rule] = [
     Rule("code.microsoft.5.4.310", "hostunknown", enhanced="5.4.310", suppress=True, source=MS),
     Rule("code.microsoft.5.4.312", "networkerror", enhanced="5.4.312", source=MS),
     Rule("code.microsoft.4.4.316", "networkerror", enhanced="4.4.316", source=MS),
-    Rule("code.microsoft.5.1.8", "blocked", enhanced="5.1.8", text=("bad outbound sender",), source=MS),
+    Rule("code.microsoft.5.1.8", "rejected", enhanced="5.1.8", text=("bad outbound sender",),
+         source=MS + "; " + MSR),
     Rule("code.microsoft.5.1.90", "exceedlimit", enhanced="5.1.90", category="throttling", source=MS),
     Rule("code.microsoft.5.2.12x", "speeding", enhanced=r"^5\.2\.12\d$", source=MS),
     Rule("code.microsoft.5.0.350", "undefined", enhanced="5.0.350", source=MS),
@@ -42,8 +47,8 @@ ENHANCED_REASONS: dict[str, str] = {
     "1.4": "filtered", "1.5": "delivered", "1.6": "hasmoved", "1.7": "rejected",
     "1.8": "rejected", "1.9": "systemerror", "1.10": "notaccept",
     "2.0": "filtered",
-    "2.1": "suspend",  # RFC 3463: mailbox disabled (Sisimai: filtered)
-    "2.2": "mailboxfull", "2.3": "exceedlimit", "2.4": "systemerror",
+    "2.1": "filtered",  # Sisimai status.Name: 5.2.1 filtered (4.2.1 blocked, below)
+    "2.2": "mailboxfull", "2.3": "exceedlimit", "2.4": "filtered",
     "3.0": "systemerror", "3.1": "systemfull", "3.2": "notaccept", "3.3": "systemerror",
     "3.4": "mesgtoobig", "3.5": "systemerror", "3.6": "systemerror",
     "4.0": "networkerror", "4.1": "networkerror", "4.2": "networkerror", "4.3": "systemerror",
@@ -54,9 +59,9 @@ ENHANCED_REASONS: dict[str, str] = {
     "6.0": "contenterror", "6.1": "contenterror", "6.2": "contenterror", "6.3": "contenterror",
     "6.4": "contenterror", "6.5": "contenterror", "6.6": "contenterror", "6.7": "contenterror",
     "6.8": "contenterror", "6.9": "contenterror", "6.10": "contenterror",
-    "7.0": "rejected",  # "other security status": the server's policy said no
-    "7.1": "rejected",  # "delivery not authorized, message refused" (Sisimai: securityerror)
-    "7.2": "rejected", "7.3": "securityerror", "7.4": "securityerror", "7.5": "securityerror",
+    "7.0": "securityerror",  # Sisimai status.Name (the text rows decide first)
+    "7.1": "securityerror",  # Sisimai status.Name (the text rows decide first)
+    "7.2": "securityerror", "7.3": "securityerror", "7.4": "securityerror", "7.5": "securityerror",
     "7.6": "securityerror", "7.7": "securityerror", "7.8": "securityerror",
     "7.9": "securityerror", "7.10": "failedstarttls", "7.11": "failedstarttls",
     "7.12": "securityerror", "7.13": "suspend", "7.14": "securityerror",
@@ -69,7 +74,8 @@ ENHANCED_REASONS: dict[str, str] = {
 }
 # Class-specific departures: 4.1.1 is a temporary lookup failure, 5.4.4 a dead domain.
 ENHANCED_CLASS_REASONS: dict[str, str] = {
-    "5.4.4": "hostunknown", "4.7.1": "blocked", "4.2.1": "suspend", "4.7.0": "blocked",
+    "5.4.4": "hostunknown", "4.7.1": "blocked", "4.7.2": "blocked", "4.2.1": "blocked",
+    "4.7.0": "securityerror", "4.4.1": "expired", "4.2.4": "filtered",
 }
 # X.1.10 (recipient null MX) and the RFC 7504 codes are address failures: suppress.
 SUPPRESS_CODES = frozenset({"1.10"})

@@ -9,6 +9,11 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 from __future__ import annotations
 
 from . import Rule, T
+from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
+from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
+from .sisimai_lhost import LHOST_RULES as SISIMAI_LHOST_RULES
+from .sisimai_rhost import MICROSOFT_CODE_RULES as SISIMAI_MICROSOFT_RULES
+from .sisimai_rhost import RHOST_CODE_RULES as SISIMAI_RHOST_RULES
 
 SIS = "Sisimai reason definition (lib/Sisimai/Reason/{}.pm)"
 POSTFIX = "Postfix src/smtpd/smtpd_check.c, src/local, src/virtual (reply texts)"
@@ -17,12 +22,13 @@ SENDMAIL = "Sendmail sendmail/{{parseaddr,srvrsmtp,deliver}}.c"
 QMAIL = "qmail qmail-local.c / qmail-remote.c ('#5.x.x' texts)"
 DOVECOT = "Dovecot lda/lmtp quota plugin ('Quota exceeded (mailbox for user is full)')"
 
-GENERIC_RULES: list[Rule] = [
+_OWN_RULES: list[Rule] = [
     # Specific phrases whose words would otherwise fall into a broader group below.
     *T("suppressed", "Amazon SES / SendGrid suppression-list messages",
        "suppressed sending", "suppression list", "address is suppressed", "previously bounced",
        "previously unsubscribed", "previously marked as spam"),
-    *T("securityerror", "Exchange Online NDR table (5.7.64 connector)", "tenantattribution"),
+    *T("norelaying", "Exchange Online NDR table (5.7.64 connector); Sisimai rhost/for-microsoft.go",
+       "tenantattribution"),
     *T("userunknown", "Exchange Online NDR table (5.7.505); IBM Domino", "banned recipient",
        "not listed in domino directory", "not listed in public name & address book"),
     *T("policyviolation", "Exchange Online 5.7.703; VPOP3 SMTP rules; relay file filters",
@@ -383,6 +389,10 @@ GENERIC_RULES: list[Rule] = [
        "error in processing", "queue file write error", "mail system configuration error"),
 ]
 
+# Our phrase rows, then Sisimai's phrase indexes in Sisimai's order (analysis/rules/
+# sisimai.py) for what they leave: before the regex, code, broad and code-table rows.
+GENERIC_RULES: list[Rule] = [*SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES, *SISIMAI_LHOST_RULES, *_OWN_RULES, *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES]
+
 # Regex rows (after substrings): shapes that plain fragments cannot express.
 REGEX_RULES: list[Rule] = [
     Rule("blocked:ms-as-code", "blocked", regex=r"\(as\d{4,}\)",
@@ -417,9 +427,44 @@ NONFAILURE_RULES: list[Rule] = [
        "abuse report", "spam complaint"),
 ]
 
+# Last resort, by subject and predicate, when no phrase matched and the enhanced code says
+# nothing more specific than X.0.0 (a specific code is left to the code tables). Each row is
+# one of Sisimai's reason definitions (https://libsisimai.org/en/reason/) stated as "what was
+# refused" + "why", so unseen wordings of the same meaning land in the same reason.
+_VAGUE = r"^(?![245]\.0\.0$)[245]\."  # skip when the enhanced code is specific
+_WHO = r"(?:user|recipient|mailbox|account|addressee|e-?mail address|address)"
+_NOT = (r"(?:unknown|invalid|not (?:found|exist\w*|valid|known|local|listed|in)|no such|"
+        r"(?:doesn'?t|don'?t|does not|do not) (?:exists?|have)|unavailable|nonexist\w*)")
+LAST_RESORT_RULES: list[Rule] = [
+    Rule("userunknown:who-not", "userunknown", skip_enhanced=_VAGUE,
+         regex=rf"^(?!.*\bsender\b).*(?:\b{_WHO}s?\b[^.;:]{{0,40}}?\b{_NOT}|\b{_NOT}\b[^.;:]{{0,40}}?\b{_WHO}\b"
+               rf"|\bnot (?:an? )?(?:valid |local |known )?{_WHO}\b)",
+         source=SIS.format("UserUnknown") + ": the recipient's local part does not exist"),
+    Rule("securityerror:auth-word", "securityerror", skip_enhanced=_VAGUE,
+         regex=r"\b(?:auth\w*|password|login|credentials?)\b",
+         source=SIS.format("SecurityError")),
+    Rule("networkerror:loop-word", "networkerror", skip_enhanced=_VAGUE, regex=r"\bloop",
+         source=SIS.format("NetworkError") + " ('mail forwarding loop', 'routing loop')"),
+    # Sisimai Blocked: "rejected due to a client IP address or a hostname". When the only
+    # thing a refusal names is an IP address (or it just says "blocked"), the client is refused.
+    Rule("blocked:word", "blocked", skip_enhanced=_VAGUE, regex=r"\bblock(?:ed|ing)?\b",
+         source=SIS.format("Blocked")),
+    Rule("blocked:ip-literal", "blocked", skip_enhanced=_VAGUE, code="5",
+         regex=r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
+    Rule("mesgtoobig:line-too-long", "mesgtoobig", regex=r"\blines?\b[^.;]{0,20}\btoo long",
+         source=SIS.format("MesgTooBig") + " ('line limit exceeded')"),
+    Rule("notcompliantrfc:header-required", "notcompliantrfc",
+         regex=r"\b(?:subject|from|date|to|message-id)\b[^.;]{0,20}\b(?:is )?(?:mandatory|required|missing)",
+         source="RFC 5322 section 3.6 (required header fields); " + SIS.format("NotCompliantRFC")),
+]
+
 # Broad fragments: only when no specific row matched (each is a single common word or
 # phrase that also occurs in other replies).
 BROAD_RULES: list[Rule] = [
+    # Any TLS/SSL failure is Sisimai FailedSTARTTLS ("Failed to establish appropriate TLS
+    # channel: Access Denied"), before the broad "access denied" block row below.
+    Rule("failedstarttls:tls-word", "failedstarttls", regex=r"\b(?:starttls|tls|ssl)\b",
+         source=SIS.format("FailedSTARTTLS")),
     *T("authfailure", SIS.format("AuthFailure"), "spf", "dkim"),
     *T("blocked", SIS.format("Blocked"), "your ip address", "from your ip", "listed at",
        "listed in", "listed on", "is blocked", "has been blocked", "have been blocked",
@@ -463,4 +508,5 @@ BROAD_RULES: list[Rule] = [
     Rule("spamdetected:content-refused", "spamdetected",
          regex=r"\bcontent\b[^.;]{0,30}?\b(?:reject|refus|denied|deny|block)",
          source=SIS.format("SpamDetected")),
+    *LAST_RESORT_RULES,
 ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from . import Rule
+from .sisimai_rhost import MICROSOFT_HOST_RULES, MSR, RHOST_HOST_RULES
 
 G = "https://support.google.com/a/answer/3726730 (Gmail SMTP errors and codes)"
+GR = "https://github.com/sisimai/go-sisimai/blob/main/rhost/for-google.go (Sisimai Google rhost table)"
 MS = ("https://learn.microsoft.com/en-us/exchange/troubleshoot/email-delivery/ndr/"
       "non-delivery-reports-in-exchange-online")
 OLC = "https://sendersupport.olc.protection.outlook.com/pm/troubleshooting.aspx"
@@ -28,6 +30,9 @@ def P(rule_id: str, host: str, reason: str, source: str, **kw: object) -> Rule:
 
 
 PROVIDER_RULES: list[Rule] = [
+    # Sisimai's Microsoft table first: each row pairs an Exchange status code with its text.
+    *MICROSOFT_HOST_RULES,
+    *RHOST_HOST_RULES,
     # --- Gmail / Google Workspace: codes 4.7.27-4.7.40 differ from the IANA registry ----------
     # "450 4.2.1 The user you are trying to contact is receiving mail at a rate that ..."
     P("google.rate-prevents", "google", "speeding", G, text="at a rate that prevents"),
@@ -39,13 +44,13 @@ PROVIDER_RULES: list[Rule] = [
     # "550 5.2.1 The email account that you tried to reach is inactive/disabled"
     P("google.inactive", "google", "suspend", G, enhanced="*.2.1"),
     P("google.4.3.0", "google", "systemerror", G, enhanced="4.3.0"),
-    P("google.timeout", "google", "networkerror", G, text="timeout - closing connection"),
-    P("google.server-busy", "google", "systemfull", G, text="server busy, try again later"),
-    P("google.connection-expired", "google", "networkerror", G, text="connection expired"),
+    P("google.timeout", "google", "expired", GR, text="timeout - closing connection"),
+    P("google.server-busy", "google", "systemerror", GR, text="server busy, try again later"),
+    P("google.connection-expired", "google", "expired", GR, text="connection expired"),
     P("google.pipeline-starttls", "google", "failedstarttls", G, text="pipeline after starttls"),
     P("google.protocol-violation", "google", "syntaxerror", G, text="smtp protocol violation"),
     P("google.too-many-recipients", "google", "toomanyconn", G, enhanced="*.5.3"),
-    P("google.domain-policy-size", "google", "toomanyconn", G, text="domain policy size"),
+    P("google.domain-policy-size", "google", "systemerror", GR, text="domain policy size"),
     # "421 4.7.0 IP not in whitelist for RCPT domain, closing connection."
     P("google.ip-not-in-whitelist", "google", "blocked", G, text="ip not in whitelist"),
     P("google.tls-required", "google", "failedstarttls", G, text="tls required for rcpt domain"),
@@ -61,8 +66,8 @@ PROVIDER_RULES: list[Rule] = [
     # Gmail-specific: 4.7.27/5.7.27 "bulk senders ... SPF" (IANA: sender null MX)
     P("google.7.27-spf", "google", "authfailure", G, enhanced="*.7.27"),
     P("google.7.28-same-id", "google", "speeding", G, text="same message-id"),
-    P("google.7.28-unsolicited", "google", "badreputation", G, enhanced="*.7.28", text="unsolicited"),
-    P("google.7.28-rate", "google", "speeding", G, enhanced="*.7.28"),
+    P("google.7.28-unsolicited", "google", "blocked", GR, text="unusual rate of unsolicited mail"),
+    P("google.7.28-rate", "google", "speeding", G, enhanced="4.7.28"),
     # Gmail-specific: 4.7.29/5.7.29 "not using a TLS connection" (IANA: ARC failure)
     P("google.7.29-tls", "google", "failedstarttls", G, enhanced="*.7.29"),
     # Gmail-specific: 4.7.30/5.7.30 DKIM did not pass (IANA: REQUIRETLS)
@@ -71,13 +76,16 @@ PROVIDER_RULES: list[Rule] = [
     P("google.7.40-dmarc", "google", "authfailure", G, enhanced="*.7.40", text="dmarc"),
     P("google.7.40-auth-type", "google", "securityerror", G, enhanced="*.7.40"),
     P("google.5.1.3", "google", "userunknown", G, enhanced="5.1.3"),
+    P("google.5.1.7-rfc5321", "google", "notcompliantrfc", GR, text="is not a valid rfc 5321 address"),
     P("google.5.1.7", "google", "rejected", G, enhanced="5.1.7"),
     P("google.5.3.4", "google", "mesgtoobig", G, enhanced="5.3.4"),
     # "550 5.4.5 Daily user sending limit exceeded." - a sender quota, not a bounce
-    P("google.5.4.5", "google", "exceedlimit", G, enhanced="5.4.5", category="throttling"),
-    P("google.daily-relay", "google", "exceedlimit", G, text="daily smtp relay", category="throttling"),
+    P("google.5.4.5", "google", "speeding", GR, enhanced="5.4.5"),
+    P("google.daily-relay", "google", "speeding", GR, text="daily smtp relay"),
     P("google.hops", "google", "networkerror", G, text="hops, this may indicate an email loop"),
     P("google.5.5.3", "google", "toomanyconn", G, enhanced="5.5.3"),
+    P("google.helo-invalid", "google", "blocked", GR, text="helo/ehlo argument is invalid"),
+    P("google.helo-empty", "google", "blocked", GR, text="empty helo/ehlo argument not allowed"),
     P("google.helo", "google", "syntaxerror", G, text="helo/ehlo"),
     P("google.malformed", "google", "notcompliantrfc", G, enhanced="5.6.0"),
     P("google.security-issue", "google", "policyviolation", G, text="content presents a potential security issue"),
@@ -86,7 +94,7 @@ PROVIDER_RULES: list[Rule] = [
     P("google.relay-denied", "google", "norelaying", G, text="email relay denied"),
     P("google.relay-credentials", "google", "norelaying", G, text="invalid credentials for relay"),
     P("google.sending-denied", "google", "rejected", G, text="email sending denied"),
-    P("google.unauth-commands", "google", "securityerror", G, text="too many unauthenticated commands"),
+    P("google.unauth-commands", "google", "syntaxerror", GR, text="too many unauthenticated commands"),
     P("google.policy-prohibits", "google", "policyviolation", G, text="has a policy that prohibits"),
     P("google.gcdp", "google", "policyviolation", G, text="- gcdp"),
     P("google.unsolicited", "google", "spamdetected", G, text="likely unsolicited"),
@@ -97,12 +105,12 @@ PROVIDER_RULES: list[Rule] = [
     P("google.encoded-word", "google", "notcompliantrfc", G, text="encoded-word syntax"),
     P("google.rfc5322", "google", "notcompliantrfc", G, text="not rfc 5322 compliant"),
     P("google.rate-limited", "google", "speeding", G, text="has been rate limited"),
-    P("google.not-authorized-directly", "google", "blocked", G, text="not authorized to send email directly"),
+    P("google.not-authorized-directly", "google", "norelaying", GR, text="not authorized to send email directly"),
     P("google.starttls-first", "google", "failedstarttls", G, text="must issue a starttls command first"),
     P("google.auth", "google", "securityerror", G, enhanced="^5\\.7\\.(8|9|14|80|90)$"),
     # --- Microsoft 365 / Exchange Online / Outlook.com ----------------------------------------
     # "550 5.7.64 TenantAttribution; Relay Access Denied" (connector, not the address)
-    P("microsoft.5.7.64-tenant", "microsoft", "securityerror", MS, text="tenantattribution"),
+    P("microsoft.5.7.64-tenant", "microsoft", "norelaying", MSR, text="tenantattribution"),
     # "550 5.4.1 Recipient address rejected: Access denied" = DBEB: the mailbox does not exist
     P("microsoft.5.4.1-dbeb", "microsoft", "userunknown", MS, text="recipient address rejected: access denied"),
     P("microsoft.5.4.1-relay", "microsoft", "norelaying", MS, text="relay access denied"),
@@ -122,8 +130,8 @@ PROVIDER_RULES: list[Rule] = [
     P("microsoft.not-authenticated-by-org", "microsoft", "rejected", MS,
       text="not authenticated by organization"),
     P("microsoft.5.7.124", "microsoft", "rejected", MS, text="not in allowed-senders list"),
-    P("microsoft.bare-lf", "microsoft", "notcompliantrfc", MS, text="barelinefeedsareillegal"),
-    P("microsoft.5.6.11", "microsoft", "notcompliantrfc", MS, enhanced="5.6.11"),
+    P("microsoft.bare-lf", "microsoft", "contenterror", MSR, text="barelinefeedsareillegal"),
+    P("microsoft.5.6.11", "microsoft", "contenterror", MSR, enhanced="5.6.11"),
     P("microsoft.client-not-authenticated", "microsoft", "securityerror", MS, text="was not authenticated"),
     P("microsoft.5.7.57", "microsoft", "securityerror", MS, enhanced="5.7.57"),
     # Outlook.com consumer replies (RP/SC/DY/OU codes)
