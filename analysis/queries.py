@@ -241,7 +241,7 @@ def domain_incidents(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> 
     return _df(con, f"""
         SELECT recipient_domain AS domain, count(*) AS failures,
                min(sent_at) AS first_failure, max(sent_at) AS last_failure,
-               mode(category) AS main_category,
+               mode() WITHIN GROUP (ORDER BY category) AS main_category,  -- ties: first by name
                count(*) FILTER (WHERE verdict IN ('deferred', 'expired')) AS deferred,
                median(latency_s) FILTER (WHERE esp_event = 'delivered' AND latency_s IS NOT NULL)
                  AS median_latency_s
