@@ -616,3 +616,28 @@ def test_deleting_on_the_upload_page_updates_the_overview(workspace: Path,
 def _no_stray_workspace_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("DELIVERY_TRACE_WORKSPACE", raising=False)
     yield
+
+
+def test_a_second_process_is_refused_with_one_line(workspace: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """DuckDB lets one process write a workspace file: a CLI command while the app runs
+    gets one clear line, and the workspace is untouched."""
+    from analysis.cli import main
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from analysis.store import Store; "
+         "s = Store(sys.argv[1]); print('open', flush=True); time.sleep(120)", str(workspace)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, process_group=0,
+        env=os.environ | {"PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        assert main(["load", str(SAMPLES / ESP), "--workspace", str(workspace)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"delivery-trace: cannot open workspace {workspace}: ")
+        assert err.count("\n") == 1 and "is the app or another command using it?" in err
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(30)
+    store = Store(workspace)
+    assert store.is_empty()
+    store.close()
