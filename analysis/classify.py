@@ -389,11 +389,13 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         smtp_code INTEGER, enhanced_code VARCHAR, text VARCHAR, reason VARCHAR NOT NULL,
         category VARCHAR NOT NULL, permanent BOOLEAN, suppress BOOLEAN NOT NULL,
         advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
+    # How many sends and trace rows carry the key (unclassified_templates reads it).
+    con.execute("ALTER TABLE classifications ADD COLUMN IF NOT EXISTS rows BIGINT")
     con.execute("DELETE FROM classifications WHERE rules_version <> ?", [RULES_VERSION])
     # One domain per key (the smallest) is enough to recognise a provider by its domain.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _dt_class_keys AS "  # noqa: S608
-        "SELECT smtp_code, enhanced_code, text, min(domain) AS domain FROM ("
+        "SELECT smtp_code, enhanced_code, text, min(domain) AS domain, count(*) AS n FROM ("
         f"SELECT s.smtp_code, s.enhanced_code, {SENDS_TEXT} AS text, "
         "s.recipient_domain AS domain FROM sends s WHERE " + SENDS_FAILURE +
         f" UNION ALL SELECT t.smtp_code, t.enhanced_code, {TRACE_TEXT} AS text, "
@@ -405,11 +407,17 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP TABLE _dt_new_keys AS SELECT * FROM _dt_class_keys k "
         "WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE "
         + _KEY_JOIN.format(a="k", text="k.text") + ")")
+    con.execute("UPDATE classifications AS c SET rows = k.n FROM _dt_class_keys k WHERE "
+                + _KEY_JOIN.format(a="k", text="k.text"))
     con.execute("DROP TABLE IF EXISTS _dt_class_keys")
     if con.execute("SELECT count(*) FROM _dt_new_keys").fetchall()[0][0]:
         classify_keys(con, "_dt_new_keys", "_dt_new_classes")
-        con.execute("INSERT INTO classifications SELECT smtp_code, enhanced_code, text, "
-                    f"{', '.join(_OUT)}, ? FROM _dt_new_classes", [RULES_VERSION])
+        con.execute(
+            "INSERT INTO classifications (smtp_code, enhanced_code, text, "  # noqa: S608
+            f"{', '.join(_OUT)}, rules_version, rows) SELECT c.smtp_code, c.enhanced_code, "
+            f"c.text, {', '.join('c.' + x for x in _OUT)}, ?, k.n FROM _dt_new_classes c "
+            "JOIN _dt_new_keys k ON " + _KEY_JOIN.format(a="k", text="k.text"),
+            [RULES_VERSION])
         con.execute("DROP TABLE IF EXISTS _dt_new_classes")
     con.execute("DROP TABLE IF EXISTS _dt_new_keys")
     con.execute(_view_sql("sends_classified", "sends", "s", SENDS_TEXT, SENDS_FAILURE))
@@ -439,14 +447,30 @@ def template(text: str) -> str:
     return (head + tail).strip()
 
 
+def _rows_counted(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every 'undefined' key has its row count (see refresh)."""
+    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = "
+                       "'classifications' AND column_name = 'rows'").fetchall()[0][0]:
+        return False
+    return not con.execute("SELECT count(*) FROM classifications WHERE reason = 'undefined' "
+                           "AND rows IS NULL").fetchall()[0][0]
+
+
 def unclassified_templates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Texts the rules left 'undefined', grouped into masked templates, most rows first."""
-    rows = con.execute(
-        "SELECT text, sum(n)::BIGINT FROM ("
-        f"SELECT {SENDS_TEXT} AS text, count(*) AS n FROM sends_classified s "
-        "WHERE s.reason = 'undefined' GROUP BY 1 UNION ALL "
-        f"SELECT {TRACE_TEXT} AS text, count(*) AS n FROM trace_classified t "
-        "WHERE t.reason = 'undefined' GROUP BY 1) GROUP BY text").fetchall()
+    # refresh() counts each key's rows; a workspace refreshed before that counts them here
+    # (0.4 s at 1M sends instead of reading ~1,300 rows).
+    counted = _rows_counted(con)
+    if counted:
+        rows = con.execute("SELECT text, sum(rows)::BIGINT FROM classifications "
+                           "WHERE reason = 'undefined' GROUP BY text ORDER BY text").fetchall()
+    else:
+        rows = con.execute(
+            "SELECT text, sum(n)::BIGINT FROM ("
+            f"SELECT {SENDS_TEXT} AS text, count(*) AS n FROM sends_classified s "
+            "WHERE s.reason = 'undefined' GROUP BY 1 UNION ALL "
+            f"SELECT {TRACE_TEXT} AS text, count(*) AS n FROM trace_classified t "
+            "WHERE t.reason = 'undefined' GROUP BY 1) GROUP BY text ORDER BY text").fetchall()
     counts: Counter[str] = Counter()
     texts: Counter[str] = Counter()
     example: dict[str, str] = {}
