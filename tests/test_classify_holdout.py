@@ -27,11 +27,12 @@ COLUMNS = ["smtp_code", "enhanced_code", "text", "domain", "reason", "category",
 # Issue 9 "Done when" targets, on the final half.
 TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # What is true today (measured, not wished): the final half is below the target. These
-# floors only stop regressions; raise them when the rules get better. Measured after the
-# Sisimai port and 64 fresh rows (holdout 441 rows; final half 207): final 0.763 reason /
-# 0.821 category, all rows 0.868 / 0.902.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.76, 0.82
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.86, 0.90
+# floors only stop regressions; raise them when the rules get better. Round 1 (Sisimai port,
+# 64 fresh rows; holdout 441 rows, final half 207): final 0.763 / 0.821, all 0.868 / 0.902.
+# Round 2 (the remaining lhost/rhost/LDA tables, X.7.1 fallback, subject+predicate rows):
+# final 0.768 reason / 0.831 category, all 0.873 / 0.909.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.76, 0.83
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.87, 0.90
 
 
 def _rows() -> list[dict[str, str]]:
@@ -99,7 +100,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 76.3 % reason / 82.1 % category on 207 rows; target 90 % / 95 %); "
+                   "(measured 76.8 % reason / 83.1 % category on 207 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

@@ -179,6 +179,11 @@ PROVIDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "godaddy": ((), ("secureserver.net",)),
     "tencent": (("qq.com", "foxmail.com"), ("qq.com", "service.mail.qq.com")),
     "messagelabs": ((), ("messagelabs", "symanteccloud", "email security.cloud")),
+    # rhost/lib.go RhostClass: KDDI (au), NTT DOCOMO, Cloudflare Email Routing, Zoho Mail.
+    "kddi": (("ezweb.ne.jp", "au.com"), ("ezweb.ne.jp", "msmx.au.com")),
+    "docomo": (("docomo.ne.jp",), ("docomo.ne.jp",)),
+    "cloudflare": ((), ("mx.cloudflare.net", "cloudflare")),
+    "zoho": (("zoho.com", "zohomail.com", "zoho.eu", "zoho.in"), ("zoho.com", "zoho mail", "zohomail")),
 }
 
 

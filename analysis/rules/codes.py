@@ -60,7 +60,10 @@ ENHANCED_REASONS: dict[str, str] = {
     "6.4": "contenterror", "6.5": "contenterror", "6.6": "contenterror", "6.7": "contenterror",
     "6.8": "contenterror", "6.9": "contenterror", "6.10": "contenterror",
     "7.0": "securityerror",  # Sisimai status.Name (the text rows decide first)
-    "7.1": "securityerror",  # Sisimai status.Name (the text rows decide first)
+    # X.7.1 "Delivery not authorized, message refused" (RFC 3463): Sisimai's Microsoft table
+    # maps exactly that text to Rejected (rhost/for-microsoft.go); status.Name's SecurityError
+    # put unmatched refusals in the authentication family, where almost none belong.
+    "7.1": "rejected",
     "7.2": "securityerror", "7.3": "securityerror", "7.4": "securityerror", "7.5": "securityerror",
     "7.6": "securityerror", "7.7": "securityerror", "7.8": "securityerror",
     "7.9": "securityerror", "7.10": "failedstarttls", "7.11": "failedstarttls",

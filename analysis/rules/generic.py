@@ -9,8 +9,10 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 from __future__ import annotations
 
 from . import Rule, T
+from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES
 from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
+from .sisimai_extra import FILTERED_DATA_RULES, LDA_RULES, LHOST_EXTRA_RULES, RHOST_EXTRA_RULES
 from .sisimai_lhost import LHOST_RULES as SISIMAI_LHOST_RULES
 from .sisimai_rhost import MICROSOFT_CODE_RULES as SISIMAI_MICROSOFT_RULES
 from .sisimai_rhost import RHOST_CODE_RULES as SISIMAI_RHOST_RULES
@@ -23,6 +25,7 @@ QMAIL = "qmail qmail-local.c / qmail-remote.c ('#5.x.x' texts)"
 DOVECOT = "Dovecot lda/lmtp quota plugin ('Quota exceeded (mailbox for user is full)')"
 
 _OWN_RULES: list[Rule] = [
+    *FIRST_MEANING_RULES,
     # Specific phrases whose words would otherwise fall into a broader group below.
     *T("suppressed", "Amazon SES / SendGrid suppression-list messages",
        "suppressed sending", "suppression list", "address is suppressed", "previously bounced",
@@ -391,7 +394,12 @@ _OWN_RULES: list[Rule] = [
 
 # Our phrase rows, then Sisimai's phrase indexes in Sisimai's order (analysis/rules/
 # sisimai.py) for what they leave: before the regex, code, broad and code-table rows.
-GENERIC_RULES: list[Rule] = [*SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES, *SISIMAI_LHOST_RULES, *_OWN_RULES, *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES]
+# Sisimai decides lhost module -> local delivery agent -> rhost -> reason indexes; the LDA
+# rows lead the generic rows (host rows stay first, STYLE.md habit 3).
+GENERIC_RULES: list[Rule] = [*LDA_RULES, *SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES,
+                             *[r for r in RHOST_EXTRA_RULES if not r.host], *SISIMAI_LHOST_RULES,
+                             *LHOST_EXTRA_RULES, *FILTERED_DATA_RULES, *_OWN_RULES,
+                             *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES]
 
 # Regex rows (after substrings): shapes that plain fragments cannot express.
 REGEX_RULES: list[Rule] = [
@@ -465,6 +473,7 @@ BROAD_RULES: list[Rule] = [
     # channel: Access Denied"), before the broad "access denied" block row below.
     Rule("failedstarttls:tls-word", "failedstarttls", regex=r"\b(?:starttls|tls|ssl)\b",
          source=SIS.format("FailedSTARTTLS")),
+    *BROAD_MEANING_RULES,
     *T("authfailure", SIS.format("AuthFailure"), "spf", "dkim"),
     *T("blocked", SIS.format("Blocked"), "your ip address", "from your ip", "listed at",
        "listed in", "listed on", "is blocked", "has been blocked", "have been blocked",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import Rule
+from .sisimai_extra import RHOST_EXTRA_RULES
 from .sisimai_rhost import MICROSOFT_HOST_RULES, MSR, RHOST_HOST_RULES
 
 G = "https://support.google.com/a/answer/3726730 (Gmail SMTP errors and codes)"
@@ -33,6 +34,7 @@ PROVIDER_RULES: list[Rule] = [
     # Sisimai's Microsoft table first: each row pairs an Exchange status code with its text.
     *MICROSOFT_HOST_RULES,
     *RHOST_HOST_RULES,
+    *[r for r in RHOST_EXTRA_RULES if r.host],
     # --- Gmail / Google Workspace: codes 4.7.27-4.7.40 differ from the IANA registry ----------
     # "450 4.2.1 The user you are trying to contact is receiving mail at a rate that ..."
     P("google.rate-prevents", "google", "speeding", G, text="at a rate that prevents"),
