@@ -105,7 +105,7 @@ def _sql_str(value: str) -> str:
 
 _SCRATCH_PREFIX = "delivery-trace-ws-"
 # Settings a locked connection may still change: the session zone every cursor sets,
-# and the bench's --memory-limit experiment.
+# and the memory budget (settings.memory_limit; the bench's --memory-limit).
 _ALLOWED_CONFIGS = ("TimeZone", "memory_limit", "threads")
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -191,6 +191,8 @@ class Store:
             spill = scratch / "spill"
             spill.mkdir()
             self.con.execute(f"SET temp_directory = {_sql_str(str(spill))}")
+        # A file workspace spills to DuckDB's default <workspace>.tmp (forget() removes it).
+        self.con.execute(f"SET memory_limit = {_sql_str(settings.memory_limit())}")
         self.con.execute(f"SET allowed_directories = [{_sql_str(str(scratch) + os.sep)}]")
         self.con.execute("SET enable_external_access = false")
         self.con.execute(f"SET allowed_configs = [{', '.join(map(_sql_str, _ALLOWED_CONFIGS))}]")
