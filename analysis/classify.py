@@ -236,6 +236,12 @@ _SPLIT_PROVIDERS = all(m for _domains, markers in PROVIDERS.values() for m in ma
 
 
 _ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
+# The remote MTA's name in "host mx.example.com[192.0.2.1] said:", "while talking to
+# mx.example.com.:" or "connect to mx.example.com[...]" names a machine, not a reason:
+# rule fragments must not match inside it ("dns" in "mx.yahoodns.net", "rbl" in
+# "harborbluff"), and its IP is not the client's. Providers are read from the unmasked text.
+_HOST_RE = re.compile(r"\b(host|talking to|connect to) (?=[a-z0-9.-]*[a-z])"
+                      r"[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?: ?\[[0-9a-f.:]+\])?(?=[\s(:,]|$)")
 _COMMAND_RE = re.compile(
     r"(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|helo|ehlo|"
     r"starttls|initial connection|connect|the end of data)", re.IGNORECASE)
@@ -287,7 +293,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     norm = smtp.normalise_reply(raw)
     low_full = norm.lower()
     providers = _providers(low_full, domain)
-    low = _unjoin(_ADDR_RE.sub("<addr>", low_full))
+    low = _unjoin(_HOST_RE.sub(r"\1 <host>", _ADDR_RE.sub("<addr>", low_full)))
     exact = raw.strip().lower()
     cmd = _command(command, low_full)
     rule: Rule | None = None
