@@ -20,6 +20,7 @@ from . import settings, sources
 from .errors import DeliveryTraceError, InputError, UsageError, WorkspaceError
 from .settings import Limits
 from .sources._base import SENDS_COLUMNS, TRACE_COLUMNS, ParseOptions, ParseResult, Rejected
+from .sources._canon import column_expr, text_column
 from .sources._io import SourceFile, open_one, workdir_inputs
 
 SCHEMA_VERSION = 1
@@ -406,31 +407,30 @@ class Store:
         ).fetchall()[0][0]
 
         rows_view = _as_view(cur, result.rows, "_dt_rows")
-        present = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {rows_view}").fetchall()}
-        text_col = "smtp_text" if table == "sends" else "detail"
-        select = [_column_expr(c, t, present, source.NAME, text_col) for c, t in columns.items()]
-        if present.get("event_time") == "TIMESTAMP":
-            params: list[Any] = [import_id, tz]
-        else:
-            params = [import_id]
         names = ", ".join(columns)
-        cur.execute(
+        if result.canonical:
+            # The parser built the canonical columns with sources._canon in its own
+            # staging statement: a plain copy (the rows are not computed twice).
+            select, params = [quote_ident(c) for c in columns], [import_id]
+        else:
+            present = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {rows_view}").fetchall()}
+            text_col = text_column(source.SIDE)
+            select = [_column_expr(c, t, present, source.NAME, text_col)
+                      for c, t in columns.items()]
+            params = [import_id, tz] if present.get("event_time") == "TIMESTAMP" else [import_id]
+        loaded = cur.execute(
             f"INSERT INTO {table} (import_id, {names}) "  # noqa: S608 - identifiers are ours
             f"SELECT ?, {', '.join(select)} FROM {rows_view}",
             params,
-        )
-        loaded = cur.execute(f"SELECT count(*) FROM {table} WHERE import_id = ?",  # noqa: S608
-                             [import_id]).fetchall()[0][0]
+        ).fetchall()[0][0]
         rejected = result.rejected
         if isinstance(rejected, list):
             rejected = _rejected_df(rejected)
         rej_view = _as_view(cur, rejected, "_dt_rejected")
-        cur.execute(
+        n_rejected = cur.execute(
             f"INSERT INTO rejected_rows SELECT ?, row_no, raw, error FROM {rej_view}",  # noqa: S608
             [import_id],
-        )
-        n_rejected = cur.execute("SELECT count(*) FROM rejected_rows WHERE import_id = ?",
-                                 [import_id]).fetchall()[0][0]
+        ).fetchall()[0][0]
         _drop_view(cur, rows_view)
         _drop_view(cur, rej_view)
         rows_read = result.rows_read if result.rows_read is not None else loaded + n_rejected
@@ -592,48 +592,8 @@ def _rejected_df(items: list[Rejected]) -> pd.DataFrame:
 
 
 def _column_expr(col: str, typ: str, present: dict[str, str], fmt: str, text_col: str) -> str:
-    """SQL for one canonical column: cast what the parser gave, normalise, or derive.
-
-    Reply and enhanced codes missing from the parser's rows are extracted from the
-    reply text (`text_col`) over the whole column at once.
-    """
-    from .smtp import enhanced_code_sql, reply_code_sql
-
-    q = quote_ident(col)
-    if col == "row_no":
-        return q if col in present else "row_number() OVER () + 1"
-    if col == "event_time":
-        if col not in present:
-            return "NULL::TIMESTAMPTZ"
-        if present[col] == "TIMESTAMP":
-            return f"timezone(?, {q})"
-        if present[col].startswith("TIMESTAMP WITH TIME ZONE") or present[col] == "TIMESTAMPTZ":
-            return q
-        raise TypeError(f"{fmt}: event_time must be TIMESTAMP or TIMESTAMPTZ, not {present[col]}")
-    if col in ("recipient", "sender", "orig_recipient"):
-        return f"nullif(lower(trim({q}::VARCHAR)), '')" if col in present else "NULL"
-    if col == "recipient_domain":
-        base = f"nullif(lower(trim({q}::VARCHAR)), '')" if col in present else "NULL"
-        derived = ("nullif(lower(trim(split_part(regexp_extract(recipient::VARCHAR, '@([^@>\\s]+)', 1), "
-                   "'>', 1))), '')") if "recipient" in present else "NULL"
-        return f"coalesce({base}, {derived})"
-    if col == "format":
-        return q if col in present else f"'{fmt}'"
-    if col == "smtp_code":
-        own = f"TRY_CAST({q} AS INTEGER)" if col in present else "NULL::INTEGER"
-        if text_col in present:
-            return f"coalesce({own}, {reply_code_sql(quote_ident(text_col))})"
-        return own
-    if col == "enhanced_code":
-        own = f"nullif(trim({q}::VARCHAR), '')" if col in present else "NULL::VARCHAR"
-        if text_col in present:
-            return f"coalesce({own}, {enhanced_code_sql(quote_ident(text_col))})"
-        return own
-    if col not in present:
-        return f"NULL::{typ}"
-    if typ == "VARCHAR":
-        return f"nullif({q}::VARCHAR, '')"
-    return f"{q}::{typ}"
+    """SQL for one canonical column (sources._canon.column_expr, the zone bound as `?`)."""
+    return column_expr(col, typ, present, fmt, text_col)
 
 
 _hooks_registered = False

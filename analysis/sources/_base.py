@@ -99,6 +99,8 @@ class ParseResult:
     `rows_read` defaults to loaded + rejected. `tz` is the zone the file's naive
     timestamps were read in (`"file"` when every stamp carries its own offset).
     `notes` carries counts worth showing (skipped lines of other daemons, ...).
+    `canonical` says `rows` already has every canonical column of the side, built
+    with `_canon.canonical_sql`: the store then copies them as they are.
     """
 
     rows: Any
@@ -106,6 +108,7 @@ class ParseResult:
     rows_read: int | None = None
     tz: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    canonical: bool = False
 
 
 class Source(Protocol):

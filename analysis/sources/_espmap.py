@@ -12,8 +12,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ._base import ParseOptions, ParseResult
+from ._canon import canonical_sql
 from ._io import SourceFile
-from ._tabular import Table, normalise_header, sql_str, timestamp_sql, valid_tz
+from ._tabular import Table, normalise_header, read_csv, sql_str, timestamp_sql, valid_tz
 
 # Canonical field -> accepted header names (compared with normalise_header).
 SYNONYMS: dict[str, list[str]] = {
@@ -102,11 +103,9 @@ def _q(header: str) -> str:
     return '"' + header.replace('"', '""') + '"'
 
 
-def to_sends(src: SourceFile, con: duckdb.DuckDBPyConnection, table: Table,
-             mapping: dict[str, str], opts: ParseOptions) -> ParseResult:
-    """Turn a text table into `sends` rows plus rejected rows, all in SQL."""
-    mapping = check_mapping(src, table, mapping)
-    tz = valid_tz(opts.tz, src.name)
+def _sends_select(headers: list[str], mapping: dict[str, str], tz: str, rel: str,
+                  keep: tuple[str, ...] = ()) -> str:
+    """SELECT over the text table `rel` giving the parser's `sends` columns + _error/_raw."""
 
     def col(field: str) -> str:
         return f"nullif(trim({_q(mapping[field])}), '')" if field in mapping else "NULL::VARCHAR"
@@ -128,33 +127,57 @@ def to_sends(src: SourceFile, con: duckdb.DuckDBPyConnection, table: Table,
     recipient = col("recipient")
     event_label = sql_str(mapping.get("event", ""))
     date_label = sql_str(mapping["event_time"])
+    # Three layers, so that each value is computed once: the columns (and the header
+    # fields as _h1.._hN), then _error over those columns, then _raw for error rows
+    # only. DuckDB does not share an expression inside a CASE with another column,
+    # and the stamp and the event word would otherwise be parsed two or three times.
+    has_event = "event" in mapping
     error = (
-        f"CASE WHEN {recipient} IS NULL THEN 'no recipient address' "
-        f"WHEN NOT regexp_matches({recipient}, '^[^@\\s]+@[^@\\s]+$') "
-        f"THEN 'not an e-mail address: ' || {recipient} "
-        + (f"WHEN {col('event')} IS NULL THEN 'no event in column ' || {event_label} "
-           f"WHEN ({event}) IS NULL THEN 'unknown event ' || {col('event')} || ' in column ' "
+        "CASE WHEN recipient IS NULL THEN 'no recipient address' "
+        "WHEN NOT regexp_matches(recipient, '^[^@\\s]+@[^@\\s]+$') "
+        "THEN 'not an e-mail address: ' || recipient "
+        + (f"WHEN _event_text IS NULL THEN 'no event in column ' || {event_label} "
+           f"WHEN event IS NULL THEN 'unknown event ' || _event_text || ' in column ' "
            f"|| {event_label} || ' (expected Delivered, Bounced, Deferred, Opened, Clicked, "
-           f"Unsubscribed or Marked as spam)' " if "event" in mapping else "")
-        + f"WHEN {col('event_time')} IS NULL THEN 'no date in column ' || {date_label} "
-        f"WHEN ({time_expr}) IS NULL THEN 'unreadable date ' || {col('event_time')} || "
+           f"Unsubscribed or Marked as spam)' " if has_event else "")
+        + f"WHEN _time_text IS NULL THEN 'no date in column ' || {date_label} "
+        f"WHEN event_time IS NULL THEN 'unreadable date ' || _time_text || "
         f"' in column ' || {date_label} || ' (expected e.g. 2025-11-04 11:00:03)' "
         f"ELSE NULL END"
     )
-    raw = "concat_ws(',', " + ", ".join(
-        f"coalesce({_q(h)}, '')" for h in table.headers) + ")"
-    staged = f"_esp_{src.sha256[:12]}"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT row_no, "  # noqa: S608
+    fields = [f"_h{i}" for i in range(1, len(headers) + 1)]
+    raw = "concat_ws(',', " + ", ".join(f"coalesce({f}, '')" for f in fields) + ")"
+    # A CR only ever comes in a multi-line reply; most texts have none.
+    reply = (f"CASE WHEN contains({smtp_text}, chr(13)) THEN regexp_replace({smtp_text}, "
+             f"'\\r\\n?', chr(10), 'g') ELSE {smtp_text} END")
+    kept = "".join(f", {_q(k)}" for k in keep)
+    names = ("row_no, campaign, recipient, event, event_time, remote_id, smtp_code, "
+             "enhanced_code, smtp_text, bounce_type, bounce_reason, name, subject")
+    base = (
+        f"SELECT row_no, "  # noqa: S608
         f"{col('campaign')} AS campaign, {recipient} AS recipient, ({event}) AS event, "
         f"({time_expr}) AS event_time, {col('remote_id')} AS remote_id, "
         f"{col('smtp_code')} AS smtp_code, {col('enhanced_code')} AS enhanced_code, "
-        f"regexp_replace({smtp_text}, '\\r\\n?', chr(10), 'g') AS smtp_text, "
+        f"{reply} AS smtp_text, "
         f"({bounce_type}) AS bounce_type, {col('bounce_reason')} AS bounce_reason, "
-        f"{col('name')} AS name, {col('subject')} AS subject, ({error}) AS _error, "
-        f"CASE WHEN ({error}) IS NOT NULL THEN {raw} END AS _raw "
-        f"FROM {table.name}"
+        f"{col('name')} AS name, {col('subject')} AS subject, "
+        f"{col('event')} AS _event_text, {col('event_time')} AS _time_text, "
+        + ", ".join(f"{_q(h)} AS {f}" for h, f in zip(headers, fields, strict=True))
+        + f"{kept} FROM {rel}"
     )
+    checked = f"SELECT *, ({error}) AS _error FROM ({base})"  # noqa: S608
+    return (f"SELECT {names}, _error, CASE WHEN _error IS NOT NULL THEN {raw} END AS _raw"  # noqa: S608
+            f"{kept} FROM ({checked})")
+
+
+def _canonical(con: duckdb.DuckDBPyConnection, inner: str, tz: str,
+               keep: tuple[str, ...]) -> str:
+    """The `sends` columns as the store loads them, computed in the parser's statement."""
+    return canonical_sql(con, "esp", inner, "esp", tz, keep=keep)
+
+
+def _result(con: duckdb.DuckDBPyConnection, staged: str, table: Table,
+            mapping: dict[str, str], tz: str) -> ParseResult:
     rows = con.sql(f"SELECT * EXCLUDE (_error, _raw) FROM {staged} WHERE _error IS NULL")  # noqa: S608
     rejected = con.sql(
         f"SELECT row_no, _raw AS raw, _error AS error FROM {staged} "  # noqa: S608
@@ -162,4 +185,36 @@ def to_sends(src: SourceFile, con: duckdb.DuckDBPyConnection, table: Table,
     if len(table.rejected):
         rejected = pd.concat([rejected, table.rejected], ignore_index=True)
     return ParseResult(rows=rows, rejected=rejected, rows_read=table.rows_read, tz=tz,
-                       notes={"mapping": mapping})
+                       notes={"mapping": mapping}, canonical=True)
+
+
+def to_sends(src: SourceFile, con: duckdb.DuckDBPyConnection, table: Table,
+             mapping: dict[str, str], opts: ParseOptions) -> ParseResult:
+    """Turn a text table into `sends` rows plus rejected rows, all in SQL."""
+    mapping = check_mapping(src, table, mapping)
+    tz = valid_tz(opts.tz, src.name)
+    staged = f"_esp_{src.sha256[:12]}"
+    inner = _sends_select(table.headers, mapping, tz, table.name)
+    select = _canonical(con, inner, tz, ("_error", "_raw"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {select}")  # noqa: S608
+    return _result(con, staged, table, mapping, tz)
+
+
+def csv_to_sends(src: SourceFile, con: duckdb.DuckDBPyConnection, opts: ParseOptions,
+                 mapping: dict[str, str] | None = None) -> ParseResult:
+    """A CSV export to `sends` rows in one pass: reading, mapping and the canonical columns.
+
+    `mapping` None means the header synonyms (auto_mapping).
+    """
+    tz = valid_tz(opts.tz, src.name)
+    chosen: dict[str, str] = {}
+
+    def project(headers: list[str], rel: str, probe: str) -> str:
+        m = check_mapping(src, Table("", headers, 0, pd.DataFrame()),
+                          mapping if mapping is not None else auto_mapping(headers))
+        chosen.update(m)
+        inner = _sends_select(headers, m, tz, rel, keep=("_rn",))
+        return _canonical(con, inner, tz, ("_error", "_raw", "_rn"))
+
+    table = read_csv(src, con, project=project)
+    return _result(con, table.name, table, chosen, tz)

@@ -9,9 +9,9 @@ import duckdb
 
 from ..errors import InputError
 from ._base import ParseOptions, ParseResult, register
-from ._espmap import to_sends
+from ._espmap import csv_to_sends, to_sends
 from ._io import SourceFile
-from ._tabular import read_csv, read_xlsx
+from ._tabular import read_xlsx
 
 
 @register
@@ -28,5 +28,6 @@ class MappedTable:
         if not opts.mapping:
             raise InputError(src.name, "the 'mapped' format needs a column mapping",
                              hint="choose the columns on the Upload page or pass --mapping NAME")
-        table = read_xlsx(src, con) if src.is_zip else read_csv(src, con)
-        return to_sends(src, con, table, opts.mapping, opts)
+        if not src.is_zip:
+            return csv_to_sends(src, con, opts, opts.mapping)
+        return to_sends(src, con, read_xlsx(src, con), opts.mapping, opts)

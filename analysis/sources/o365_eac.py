@@ -13,7 +13,7 @@ import duckdb
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
 from ._tabular import valid_tz
-from ._trace_common import columns, csv_head, has_cols, read_ps_csv
+from ._trace_common import columns, csv_head, has_cols
 from .o365_messagetrace import summary_rows
 
 SPEC: dict[str, tuple[str, ...]] = {
@@ -57,6 +57,5 @@ class O365Eac:
         tz = valid_tz(opts.tz, src.name)
         headers, line = csv_head(src)
         cols = columns(src, headers, SPEC, REQUIRED, line)
-        table = read_ps_csv(src, con)
-        return summary_rows(con, src, cols, table, tz=tz, result_tz=tz,
+        return summary_rows(con, src, self.NAME, cols, tz=tz, result_tz=tz,
                             label_example="11/4/2025 9:00:05 AM")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import duckdb
 
 from ._base import ParseOptions, ParseResult, register
+from ._canon import canonical_sql
 from ._io import SourceFile
-from ._tabular import Table
 from ._trace_common import (
     columns,
     csv_head,
@@ -20,7 +20,7 @@ from ._trace_common import (
     finish,
     has_cols,
     read_ps_csv,
-    stage_table,
+    stage_select,
     stamp_sql,
     txt,
     words_case,
@@ -53,26 +53,41 @@ STATUS: dict[str, str] = {
 }
 
 
-def summary_rows(con: duckdb.DuckDBPyConnection, src: SourceFile,
-                 table_cols: dict[str, str | None], table: Table, *, tz: str, result_tz: str, label_example: str) -> ParseResult:
-    """Rows of a one-row-per-recipient summary (V1/V2 cmdlets, the new EAC export)."""
+def summary_rows(con: duckdb.DuckDBPyConnection, src: SourceFile, fmt: str,
+                 table_cols: dict[str, str | None], *, tz: str, result_tz: str,
+                 label_example: str) -> ParseResult:
+    """Rows of a one-row-per-recipient summary (V1/V2 cmdlets, the new EAC export).
+
+    Reading, the columns and the store's canonical columns are one statement over the
+    file (read_ps_csv with a projection): the rows are materialised once.
+    """
     c = {f: txt(h) for f, h in table_cols.items()}
-    dayfirst = day_first(con, table.name, [h for f, h in table_cols.items()
-                                           if f in ("time", "start", "end") and h])
-    time_sql = stamp_sql(c["time"], tz, dayfirst)
-    exprs = {
-        "event_time": time_sql, "server": c.get("server", "NULL"),
-        "message_id": c.get("message_id", "NULL"), "network_id": c.get("network_id", "NULL"),
-        "sender": c.get("sender", "NULL"), "recipient": c["recipient"],
-        "subject": c.get("subject", "NULL"), "event": words_case(c["status"], STATUS),
-        "detail": c["status"], "client": c.get("from_ip", "NULL"), "relay": c.get("to_ip", "NULL"),
-    }
-    tag = src.sha256[:12]
-    staged = stage_table(con, table, tag, exprs, time_text=c["time"], time_sql=time_sql,
-                         label=repr(table_cols["time"]), example=label_example)
-    return finish(con, staged, f"SELECT * EXCLUDE (_error) FROM {staged} WHERE _error IS NULL",
+    dates = [h for f, h in table_cols.items() if f in ("time", "start", "end") and h]
+    label = repr(table_cols["time"])
+    facts: dict[str, bool] = {}
+
+    def project(headers: list[str], rel: str, reader: str) -> str:
+        dayfirst = day_first(con, reader, dates)
+        facts["dayfirst"] = dayfirst
+        time_sql = stamp_sql(c["time"], tz, dayfirst)
+        exprs = {
+            "event_time": time_sql, "server": c.get("server", "NULL"),
+            "message_id": c.get("message_id", "NULL"), "network_id": c.get("network_id", "NULL"),
+            "sender": c.get("sender", "NULL"), "recipient": c["recipient"],
+            "subject": c.get("subject", "NULL"), "event": words_case(c["status"], STATUS),
+            "detail": c["status"], "client": c.get("from_ip", "NULL"),
+            "relay": c.get("to_ip", "NULL"),
+        }
+        inner = stage_select(headers, rel, exprs, time_text=c["time"], time_sql=time_sql,
+                             label=label, example=label_example, keep=("_rn",))
+        return canonical_sql(con, "trace", inner, fmt, result_tz, keep=("_error", "_rn"))
+
+    table = read_ps_csv(src, con, project)
+    return finish(con, table.name,
+                  f"SELECT * EXCLUDE (_error, _rn) FROM {table.name} WHERE _error IS NULL",
                   extra_rejected=table.rejected, rows_read=table.rows_read, tz=result_tz,
-                  notes={"date_order": "day/month" if dayfirst else "month/day"})
+                  notes={"date_order": "day/month" if facts["dayfirst"] else "month/day"},
+                  canonical=True)
 
 
 @register
@@ -93,6 +108,5 @@ class O365MessageTrace:
               opts: ParseOptions) -> ParseResult:
         headers, line = csv_head(src)
         cols = columns(src, headers, SPEC, REQUIRED, line)
-        table = read_ps_csv(src, con)
-        return summary_rows(con, src, cols, table, tz="UTC", result_tz="UTC",
+        return summary_rows(con, src, self.NAME, cols, tz="UTC", result_tz="UTC",
                             label_example="11/4/2025 9:00:03 AM")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import duckdb
 
 from ._base import ParseOptions, ParseResult, register
-from ._espmap import auto_mapping, sniff_headers, to_sends
+from ._espmap import auto_mapping, csv_to_sends, sniff_headers, to_sends
 from ._io import SourceFile
-from ._tabular import csv_headers, read_csv, read_xlsx, xlsx_headers
+from ._tabular import csv_headers, read_xlsx, xlsx_headers
 
 
 @register
@@ -27,8 +27,7 @@ class TouchBaseProCsv:
 
     def parse(self, src: SourceFile, con: duckdb.DuckDBPyConnection,
               opts: ParseOptions) -> ParseResult:
-        table = read_csv(src, con)
-        return to_sends(src, con, table, opts.mapping or auto_mapping(table.headers), opts)
+        return csv_to_sends(src, con, opts, opts.mapping or None)
 
 
 @register
