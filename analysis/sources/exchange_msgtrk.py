@@ -14,7 +14,7 @@ from ..errors import InputError
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
 from ._tabular import normalise_header, sql_str
-from ._trace_common import csv_fields_sql, csv_ok_sql, read_lines, unquote_sql
+from ._trace_common import blank_sql, csv_fields_sql, csv_ok_sql, read_lines, unquote_sql
 from ._tracking import FIELDS, REQUIRED, tracking_result
 
 
@@ -42,38 +42,39 @@ def _line_base(lines: str, segments: list[tuple[int, dict[str, int], int]]) -> s
         "line ' || _seg || '), found ' || len(_f) END AS _pre_error, "
         + ", ".join(f"{field(n)} AS {n}" for n in sorted(present))
         + f" FROM (SELECT *, {csv_fields_sql('line')} AS _f FROM (SELECT *, max(CASE WHEN "
-        "lower(line) LIKE '#fields:%' THEN line_no END) OVER (ORDER BY line_no ROWS BETWEEN "
+        "line LIKE '#%' AND lower(line) LIKE '#fields:%' THEN line_no END) OVER (ORDER BY "
+        "line_no ROWS BETWEEN "
         f"UNBOUNDED PRECEDING AND CURRENT ROW) AS _seg FROM {lines}) "
-        "WHERE line NOT LIKE '#%' AND trim(line) <> '')"
+        f"WHERE line NOT LIKE '#%' AND NOT {blank_sql('line')})"
     )
 
 
 def _fast_base(src: SourceFile, con: duckdb.DuckDBPyConnection, lines: str,
-               segment: tuple[int, dict[str, int], int], tag: str) -> str | None:
+               segment: tuple[int, dict[str, int], int], tag: str,
+               shape: tuple[int, int]) -> str | None:
     """SQL over DuckDB's own CSV reader, for the usual file: one header block on top."""
     # Used only when it provably maps record k to physical line `#Fields: line + k` (no
     # later `#` or blank lines, no rejects, same count, each record's first field starting
     # its line); otherwise None and the line-by-line split takes over (it names bad lines).
+    # `shape`: (lines with text after the #Fields: line, '#' or inner blank lines there).
     fields_line, index, width = segment
-    shape = con.execute(
-        f"SELECT count(*) FILTER (WHERE line_no > {fields_line} AND trim(line) <> ''), "  # noqa: S608
-        f"count(*) FILTER (WHERE line_no > {fields_line} AND (line LIKE '#%' OR (trim(line) = '' "
-        f"AND line_no < (SELECT max(line_no) FROM {lines} WHERE trim(line) <> '')))) "
-        f"FROM {lines}").fetchall()[0]
     if shape[1] or not shape[0]:
         return None
-    path = str(src.utf8_path())
+    path = str(src.csv_path())  # read_csv skips a UTF-8 BOM itself
     if any(c in path for c in "*?[{"):
         return None
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, width + 1)) + "}"
     table, rej = f"_msgcsv_{tag}", f"_msgrej_{tag}"
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, row_number() OVER () AS _k "  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, NULL::BIGINT AS _k "  # noqa: S608
             f"FROM read_csv({sql_str(path)}, auto_detect=false, header=false, skip={fields_line}, "
             f"columns={cols}, delim=',', quote='\"', escape='\"', max_line_size=20000000, "
             f"store_rejects=true, rejects_table={sql_str(rej)}, "
             f"rejects_scan={sql_str(rej + '_scan')})")
+        # Record numbers from the rowid (insertion order; offset inside a transaction):
+        # a row_number() window would read the file on one thread.
+        con.execute(f"UPDATE {table} SET _k = rowid - (SELECT min(rowid) FROM {table}) + 1")  # noqa: S608
         n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchall()[0][0]  # noqa: S608
     except duckdb.Error:
         return None
@@ -117,9 +118,10 @@ class ExchangeMsgtrk:
         tag = src.sha256[:12]
         lines = f"_lines_{tag}"
         read_lines(src, con, lines)
-        headers = con.execute(
-            f"SELECT line_no, line FROM {lines} WHERE lower(line) LIKE '#fields:%' "  # noqa: S608
-            "ORDER BY line_no").fetchall()
+        hashes = con.execute(
+            f"SELECT line_no, lower(line) LIKE '#fields:%', line FROM {lines} "  # noqa: S608
+            "WHERE line LIKE '#%' ORDER BY line_no").fetchall()
+        headers = [(n, line) for n, is_fields, line in hashes if is_fields]
         if not headers:
             raise InputError(src.name, "no '#Fields:' line, so the columns are unknown", line=1,
                              hint="upload the log file as Exchange wrote it, header lines included")
@@ -139,16 +141,24 @@ class ExchangeMsgtrk:
             segments.append((line_no, index, len(names)))
         present = set().union(*(set(ix) for _, ix, _ in segments))
 
+        # One pass counts what the notes and the fast path need (line_no runs 1..n).
+        first = segments[0][0]
+        n_lines, n_blank, blank_after, last_text = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE b), count(*) FILTER (WHERE b AND "  # noqa: S608
+            f"line_no > {first}), max(line_no) FILTER (WHERE NOT b) FROM (SELECT line_no, "
+            f"{blank_sql('line')} AS b FROM {lines})").fetchall()[0]
         base = None
         if len(segments) == 1:
-            base = _fast_base(src, con, lines, segments[0], tag)
+            # Lines after the #Fields: line that are not blank, and the '#' lines and the
+            # blank lines before the last line with text among them.
+            text_after = n_lines - first - blank_after
+            trailing = n_lines - last_text if last_text is not None else 0
+            stray = sum(1 for n, _, _ in hashes if n > first) + blank_after - trailing
+            base = _fast_base(src, con, lines, segments[0], tag, (text_after, stray))
         if base is None:
             base = _line_base(lines, segments)
-        counts = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE line LIKE '#%'), "  # noqa: S608
-            f"count(*) FILTER (WHERE trim(line) = '') FROM {lines}").fetchall()[0]
-        notes = {"lines": counts[0], "header_lines": counts[1], "blank_lines": counts[2],
-                 "records": counts[0] - counts[1] - counts[2],
+        notes = {"lines": n_lines, "header_lines": len(hashes), "blank_lines": n_blank,
+                 "records": n_lines - len(hashes) - n_blank,
                  "fields_lines": [ln for ln, _, _ in segments]}
         return tracking_result(con, base, tag, tz="UTC", result_tz="UTC", present=present,
                                notes=notes)
