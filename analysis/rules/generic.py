@@ -9,7 +9,7 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 from __future__ import annotations
 
 from . import Rule, T
-from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES
+from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, K
 from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
 from .sisimai_extra import FILTERED_DATA_RULES, LDA_RULES, LHOST_EXTRA_RULES, RHOST_EXTRA_RULES
@@ -407,13 +407,15 @@ REGEX_RULES: list[Rule] = [
          source="Exchange Online '(AS3130)'-style policy codes, " + POSTFIX.split(";")[0]),
     Rule("userunknown:qmail-5.1.1", "userunknown", regex=r"#5\.1\.1",
          source=QMAIL),
-    Rule("blocked:ip-is-banned", "blocked",
+    *K(Rule("blocked:ip-is-banned", "blocked",
          regex=r"(?:\d{1,3}\.){3}\d{1,3}\]?>? (?:is|has been) (?:banned|blocked|blacklisted|denied)",
          source=SIS.format("Blocked") + ": the sending IP itself is named as refused"),
+       "banned", "blocked", "blacklisted", "denied"),
     Rule("userunknown:addr-not-found", "userunknown", regex=r"<addr>>? not found",
          source=SIS.format("UserUnknown") + " ('<address> not found')"),
-    Rule("speeding:per-time", "speeding", regex=r"\b(per|an?) (minute|hour|day)\b",
+    *K(Rule("speeding:per-time", "speeding", regex=r"\b(per|an?) (minute|hour|day)\b",
          source=SIS.format("Speeding")),
+       "minute", "hour", "day"),
 ]
 
 # Rows that need the SMTP command the reply answered (from the caller, or from the
@@ -444,26 +446,32 @@ _WHO = r"(?:user|recipient|mailbox|account|addressee|e-?mail address|address)"
 _NOT = (r"(?:unknown|invalid|not (?:found|exist\w*|valid|known|local|listed|in)|no such|"
         r"(?:doesn'?t|don'?t|does not|do not) (?:exists?|have)|unavailable|nonexist\w*)")
 LAST_RESORT_RULES: list[Rule] = [
-    Rule("userunknown:who-not", "userunknown", skip_enhanced=_VAGUE,
+    *K(Rule("userunknown:who-not", "userunknown", skip_enhanced=_VAGUE,
          regex=rf"^(?!.*\bsender\b).*(?:\b{_WHO}s?\b[^.;:]{{0,40}}?\b{_NOT}|\b{_NOT}\b[^.;:]{{0,40}}?\b{_WHO}\b"
                rf"|\bnot (?:an? )?(?:valid |local |known )?{_WHO}\b)",
          source=SIS.format("UserUnknown") + ": the recipient's local part does not exist"),
-    Rule("securityerror:auth-word", "securityerror", skip_enhanced=_VAGUE,
+       "user", "recipient", "mailbox", "account", "address"),
+    *K(Rule("securityerror:auth-word", "securityerror", skip_enhanced=_VAGUE,
          regex=r"\b(?:auth\w*|password|login|credentials?)\b",
          source=SIS.format("SecurityError")),
-    Rule("networkerror:loop-word", "networkerror", skip_enhanced=_VAGUE, regex=r"\bloop",
+       "auth", "password", "login", "credential"),
+    *K(Rule("networkerror:loop-word", "networkerror", skip_enhanced=_VAGUE, regex=r"\bloop",
          source=SIS.format("NetworkError") + " ('mail forwarding loop', 'routing loop')"),
+       "loop"),
     # Sisimai Blocked: "rejected due to a client IP address or a hostname". When the only
     # thing a refusal names is an IP address (or it just says "blocked"), the client is refused.
-    Rule("blocked:word", "blocked", skip_enhanced=_VAGUE, regex=r"\bblock(?:ed|ing)?\b",
+    *K(Rule("blocked:word", "blocked", skip_enhanced=_VAGUE, regex=r"\bblock(?:ed|ing)?\b",
          source=SIS.format("Blocked")),
+       "block"),
     Rule("blocked:ip-literal", "blocked", skip_enhanced=_VAGUE, code="5",
          regex=r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
-    Rule("mesgtoobig:line-too-long", "mesgtoobig", regex=r"\blines?\b[^.;]{0,20}\btoo long",
+    *K(Rule("mesgtoobig:line-too-long", "mesgtoobig", regex=r"\blines?\b[^.;]{0,20}\btoo long",
          source=SIS.format("MesgTooBig") + " ('line limit exceeded')"),
-    Rule("notcompliantrfc:header-required", "notcompliantrfc",
+       "line"),
+    *K(Rule("notcompliantrfc:header-required", "notcompliantrfc",
          regex=r"\b(?:subject|from|date|to|message-id)\b[^.;]{0,20}\b(?:is )?(?:mandatory|required|missing)",
          source="RFC 5322 section 3.6 (required header fields); " + SIS.format("NotCompliantRFC")),
+       "mandatory", "required", "missing"),
 ]
 
 # Broad fragments: only when no specific row matched (each is a single common word or
@@ -471,8 +479,9 @@ LAST_RESORT_RULES: list[Rule] = [
 BROAD_RULES: list[Rule] = [
     # Any TLS/SSL failure is Sisimai FailedSTARTTLS ("Failed to establish appropriate TLS
     # channel: Access Denied"), before the broad "access denied" block row below.
-    Rule("failedstarttls:tls-word", "failedstarttls", regex=r"\b(?:starttls|tls|ssl)\b",
+    *K(Rule("failedstarttls:tls-word", "failedstarttls", regex=r"\b(?:starttls|tls|ssl)\b",
          source=SIS.format("FailedSTARTTLS")),
+       "tls", "ssl"),
     *BROAD_MEANING_RULES,
     *T("authfailure", SIS.format("AuthFailure"), "spf", "dkim"),
     *T("blocked", SIS.format("Blocked"), "your ip address", "from your ip", "listed at",
@@ -499,23 +508,27 @@ BROAD_RULES: list[Rule] = [
        "temporary error", "internal"),
     *T("mailboxfull", SIS.format("MailboxFull"), "quota"),
     # Only about the mailbox: Postfix's "delivery temporarily suspended" is a deferral.
-    Rule("suspend:suspended-word", "suspend",
+    *K(Rule("suspend:suspended-word", "suspend",
          regex=r"\b(?:account|mailbox|user|address)\b[^.;]{0,30}?\b(?:suspended|frozen|locked)\b",
          source=SIS.format("Suspend")),
+       "suspended", "frozen", "locked"),
     *T("networkerror", SIS.format("NetworkError"), "dns", "unreachable", "could not resolve"),
     # Last resort: who was refused. The connecting IP or client -> blocked (Sisimai Blocked:
     # "rejected due to a client IP address or a hostname"); the envelope sender -> rejected
     # (Sisimai Rejected); the content -> spamdetected.
-    Rule("blocked:client-refused", "blocked",
+    *K(Rule("blocked:client-refused", "blocked",
          regex=r"\b(?:your ip|ip address|the ip|client|your host|your server|sending server)\b"
                r"[^.;]{0,60}?\b(?:reject|refus|denied|deny|block|ban|not allowed|not permitted)",
          source=SIS.format("Blocked")),
-    Rule("rejected:sender-refused", "rejected",
+       "reject", "refus", "denied", "deny", "block", "ban", "not allowed", "not permitted"),
+    *K(Rule("rejected:sender-refused", "rejected",
          regex=r"\b(?:sender|mail from|envelope from|from address|return-path)\b"
                r"[^.;]{0,60}?\b(?:reject|refus|denied|deny|block|ban|invalid|not allowed|not permitted)",
          source=SIS.format("Rejected")),
-    Rule("spamdetected:content-refused", "spamdetected",
+       "reject", "refus", "denied", "deny", "block", "ban", "invalid", "not allowed", "not permitted"),
+    *K(Rule("spamdetected:content-refused", "spamdetected",
          regex=r"\bcontent\b[^.;]{0,30}?\b(?:reject|refus|denied|deny|block)",
          source=SIS.format("SpamDetected")),
+       "content"),
     *LAST_RESORT_RULES,
 ]

@@ -11,7 +11,22 @@ refused sender domain is not an unknown host); `BROAD_MEANING_RULES` go with the
 
 from __future__ import annotations
 
-from . import Rule, T
+from dataclasses import replace
+
+from . import Rule, T, slug
+
+
+def K(rule: Rule, *keywords: str) -> list[Rule]:
+    """The row once per keyword, where every text its regex matches contains one keyword.
+
+    A row with a text fragment is only tried on texts that contain it (the trigram index of
+    analysis/classify.py); a row with a regex alone is tried on every text. The copies sit
+    next to each other with one reason, so the result is the regex row's, only cheaper.
+    Keywords are read like the text: lower case, '-'/'_' between letters as a space.
+    """
+    return [replace(rule, rule_id=rule.rule_id if i == 0 else f"{rule.rule_id}/{slug(k)}",
+                    text=(k,)) for i, k in enumerate(keywords)]
+
 
 SIS = "https://github.com/sisimai/go-sisimai/blob/main/reason/lib.go (Sisimai {}: {})"
 _BLOCKED = SIS.format("Blocked", "rejected due to client IP address or a hostname")
@@ -20,8 +35,32 @@ _EXCEED = SIS.format("ExceedLimit", "an email exceeded the limit") + "; the send
 _USER = SIS.format("UserUnknown", "a local part of a recipient's email address does not exist")
 
 _SENDER = (r"(?:sender|mail ?from|envelope[- ]from|from[: ](?:address|domain|header)|from:|"
-           r"return-path)")
+           r"return[- ]path)")
 FIRST_MEANING_RULES: list[Rule] = [
+    # SPF's own wording: the sender domain "does not designate <ip> as permitted sender".
+    *K(Rule("authfailure:spf-wording", "authfailure",
+         regex=r"\bdesignates? [^.;]{0,60}?\bas (?:a )?permitted sender|\bnot a permitted sender\b"
+               r"|\bfail\w* (?:the )?sender authentication\b|\bsender authentication fail",
+         source=SIS.format("AuthFailure", "rejected due to SPF, DKIM, DMARC failure")),
+         "designate", "permitted sender", "sender authentication"),
+    # A link in the body is listed: the content, not the client (Sisimai SpamDetected
+    # "blacklisted url in message").
+    *K(Rule("spamdetected:url-listed", "spamdetected",
+         regex=r"\b(?:url|uri|links?)\b[^.;:]{0,30}?\b(?:black ?listed|is listed)\b",
+         source=SIS.format("SpamDetected", "rejected by spam filter running on the remote host")),
+         "listed"),
+    # The envelope sender address itself is listed or invalid (its IP is Blocked).
+    *K(Rule("rejected:sender-address-refused", "rejected",
+         regex=r"\bsender(?:'s)? (?:e[- ]?mail )?address\b[^.;]{0,20}?\b(?:is |has been )?"
+               r"(?:black ?listed|banned|denied|rejected|refused|invalid|not allowed)"
+               r"|\b(?:bad|invalid|illegal|forged|bogus) sender(?: address)?\b(?! ?ip)",
+         source=_REJECTED), "sender"),
+    # Content the recipient's policy forbids (not spam, not a virus).
+    *K(Rule("policyviolation:forbidden-content", "policyviolation",
+         regex=r"\b(?:forbidden|prohibited|banned|illegal|disallowed|restricted) (?:content|words?|"
+               r"file ?types?|file extensions?)\b",
+         source=SIS.format("PolicyViolation", "policy violation on a destination host")),
+         "content", "word", "file"),
     # A quota on what the *sender* may send (per day, per organisation, per submission) is a
     # sending allowance (throttling), not the recipient's full mailbox.
     *T("exceedlimit", _EXCEED, "sending quota", "submission quota", "send quota",
@@ -31,38 +70,56 @@ FIRST_MEANING_RULES: list[Rule] = [
        "queue quota"),
     # The sender's domain or address does not resolve / has no MX / is fake: the envelope
     # sender is refused (Rejected), whatever "domain does not exist" says about hosts.
-    Rule("rejected:sender-domain-unresolvable", "rejected",
+    *K(Rule("rejected:sender-domain-unresolvable", "rejected",
          regex=rf"\b{_SENDER}\b[^.;]{{0,40}}?\b(?:domain|address|mx)\b[^.;]{{0,40}}?"
                r"(?:does not exist|doesn'?t exist|not found|must resolve|unresolvable|"
                r"not resolv\w*|no mx|unknown|invalid)",
-         source=_REJECTED),
-    Rule("rejected:no-mx-for-sender", "rejected",
-         regex=rf"\bno mx\b[^.;]{{0,30}}?\b(?:for )?(?:your )?{_SENDER}", source=_REJECTED),
+         source=_REJECTED), "sender", "from", "return path"),
+    *K(Rule("rejected:no-mx-for-sender", "rejected",
+         regex=rf"\bno mx\b[^.;]{{0,30}}?\b(?:for )?(?:your )?{_SENDER}", source=_REJECTED), "no mx"),
     *T("rejected", _REJECTED, "fake sender", "forged sender", "sender verification failed",
        "sender address verification failed"),
     # The recipient's mailbox is out of space, whatever the words ("user has too many
     # messages", "recipient ... quota violation", "inbox is full").
-    Rule("mailboxfull:mailbox-state", "mailboxfull",
+    *K(Rule("mailboxfull:mailbox-state", "mailboxfull",
          regex=r"^(?!.*\b(?:sender|sending|submission|send)\b)"
                r".*\b(?:mailbox|inbox|mail ?box|user|recipient|account|mailfolder)\b[^.;]{0,30}?"
                r"\b(?:is full|full\b|over (?:its |the )?quota|too many messages|quota violation|"
                r"out of (?:storage|space)|exceed\w* (?:its |the |their )?(?:storage|quota|size))",
          source=SIS.format("MailboxFull", "a recipient's mailbox is full")),
+         "full", "quota", "too many messages", "out of ", "exceed"),
+    *K(Rule("mailboxfull:mailbox-limit", "mailboxfull",
+         regex=r"\b(?:mailbox|inbox|mail ?box)\b[^.;]{0,20}?\b(?:limit|size|storage|capacity)\b"
+               r"[^.;]{0,15}?\bexceed|\binsufficient (?:storage|space|disk space) (?:for|in) (?:the )?"
+               r"(?:recipient|user|mailbox)",
+         source=SIS.format("MailboxFull", "a recipient's mailbox is full")),
+         "exceed", "insufficient"),
+    # The recipient (not the server) refuses this sender or filters it out.
+    *K(Rule("filtered:recipient-refuses", "filtered",
+         regex=r"\b(?:recipient|user|addressee)\b[^.;]{0,30}?\b(?:has blocked|blocked (?:you|your|this|the)\b|"
+               r"refuses?\b|has chosen not to|only accepts?\b|does not (?:wish|want) to receive|"
+               r"does not accept (?:mail|e[- ]?mails?|messages) from (?:you|your|this|unknown))"
+               r"|\bblocked by (?:the )?recipient\b(?!'s)|\brecipient'?s? (?:filter|block ?list|blacklist|rules?)\b",
+         source=SIS.format("Filtered", "rejected by the recipient's own filter")),
+         "recipient", "user", "addressee"),
     # The recipient's account exists but is switched off: closed, disabled, locked, frozen.
-    Rule("suspend:account-state", "suspend",
+    *K(Rule("suspend:account-state", "suspend",
          regex=r"^(?!.*\b(?:sender|your (?:account|ip|server|domain|host))\b)"
                r".*\b(?:account|mailbox|user|recipient|address)\b[^.;:]{0,25}?"
-               r"\b(?:closed|disabled|deactivated|inactive|suspended|frozen|locked)\b",
+               r"\b(?:closed|disabled|deactivated|discontinued|inactive|suspended|frozen|locked|"
+               r"expired|not active|no longer active|blocked by (?:the |an? )?administrator)\b",
          source=SIS.format("Suspend", "a recipient account is being suspended")),
+         "account", "mailbox", "user", "recipient", "address"),
     # The recipient's domain does not exist in the DNS (not the sender's: rows above).
-    Rule("hostunknown:recipient-domain-missing", "hostunknown",
+    *K(Rule("hostunknown:recipient-domain-missing", "hostunknown",
          regex=r"^(?!.*\bsender\b).*\b(?:domain (?:name )?not found|nxdomain|"
-               r"non-?existent domain|(?:domain|host) (?:name )?(?:does not|doesn'?t) exist)",
+               r"non[- ]?existent domain|(?:domain|host) (?:name )?(?:does not|doesn'?t) exist)",
          source=SIS.format("HostUnknown",
                            "a domain part of a recipient's email address does not exist")),
+                           "domain", "host"),
     # RFC 5321 4.2.3: a 501 to HELO/EHLO is a syntax error in its parameter, not a block.
-    Rule("syntaxerror:helo-501", "syntaxerror", code=(501,), regex=r"\b(?:helo|ehlo)\b",
-         source="RFC 5321 section 4.2.3 (501 Syntax error in parameters or arguments)"),
+    *K(Rule("syntaxerror:helo-501", "syntaxerror", code=(501,), regex=r"\b(?:helo|ehlo)\b",
+         source="RFC 5321 section 4.2.3 (501 Syntax error in parameters or arguments)"), "helo", "ehlo"),
     # The recipient address failed verification (callout): the local part is not there.
     *T("userunknown", _USER, "recipient verification failed",
        "recipient address verification failed"),
@@ -70,50 +127,79 @@ FIRST_MEANING_RULES: list[Rule] = [
 
 BROAD_MEANING_RULES: list[Rule] = [
     # The sending host's reverse DNS (PTR) is missing or does not match.
-    Rule("requireptr:ptr-word", "requireptr", regex=r"\b(?:ptr|rdns|reverse dns|reverse lookup)\b",
+    *K(Rule("requireptr:ptr-word", "requireptr", regex=r"\b(?:ptr|rdns|reverse dns|reverse lookup)\b",
          source=SIS.format("RequirePTR", "missing PTR record or having invalid PTR record")),
+         "ptr", "rdns", "reverse"),
     # The HELO/EHLO name the client gave was refused: the client host (Sisimai anotherone():
     # a refusal after EHLO/HELO is Blocked); a 501 is a syntax error in the parameter.
-    Rule("blocked:helo-refused", "blocked",
+    *K(Rule("blocked:helo-refused", "blocked",
          regex=r"\b(?:helo|ehlo)\b[^.;]{0,40}?\b(?:invalid|error|reject\w*|refus\w*|denied|"
                r"not allowed|bad|forged|unknown|mismatch|not (?:valid|permitted|accepted))"
                r"|\b(?:invalid|bad|forged|unknown|illegal)\b[^.;]{0,30}?\b(?:helo|ehlo)\b",
-         skip_enhanced=r"^[45]\.5\.[24]$", source=_BLOCKED),
+         skip_enhanced=r"^[45]\.5\.[24]$", source=_BLOCKED), "helo", "ehlo"),
+    # RFC 5321 3.1: "554 No SMTP service here" at the greeting refuses the client itself.
+    *T("blocked", _BLOCKED + "; RFC 5321 section 3.1 (554 greeting)", "no smtp service"),
     # Relaying refused in other words: "unauthorized relay traffic prohibited", "Relay
     # Prohibited", "local user only".
-    Rule("norelaying:relay-refused", "norelaying",
+    *K(Rule("norelaying:relay-refused", "norelaying",
          regex=r"\brelay(?:ing)?\b[^.;]{0,30}?\b(?:denied|prohibited|not permitted|not allowed|"
                r"refused|disallowed|forbidden|rejected)"
-               r"|\b(?:unauthori[sz]ed|illegal|no|open)\s+relay\b|\blocal (?:users?|delivery) only\b",
+               r"|\b(?:unauthori[sz]ed|illegal|no|open)\s+relay\b|\blocal (?:users?|delivery) only\b"
+               r"|\b(?:do not|don'?t|does not|doesn'?t|will not|won'?t|cannot) relay\b",
          source=SIS.format("NoRelaying", "a connected host did not accept relaying")),
+         "relay", "local"),
     # A header is missing, repeated or malformed; the message does not conform to an RFC.
-    Rule("notcompliantrfc:header-state", "notcompliantrfc",
-         regex=r"\bheaders?\b[^.;]{0,30}?\b(?:missing|duplicate\w*|non-unique|invalid|malformed|"
+    *K(Rule("notcompliantrfc:header-state", "notcompliantrfc",
+         regex=r"\bheaders?\b[^.;]{0,30}?\b(?:missing|duplicate\w*|non[- ]unique|invalid|malformed|"
                r"mandatory|required|not permitted|disallowed|syntax)"
+               r"|\b(?:invalid|malformed|missing|duplicate\w*|bad|non[- ]unique)\b[^.;]{0,20}?\bheaders?\b"
                r"|\b(?:does not|doesn'?t|not) (?:conform|comply)\w* (?:to|with) (?:the )?rfc",
          source=SIS.format("NotCompliantRFC", "non-compliance with RFC")),
+         "header", "rfc"),
     # Too many failed logins: SMTP AUTH, not the message.
-    Rule("securityerror:login-attempts", "securityerror",
+    *K(Rule("securityerror:login-attempts", "securityerror",
          regex=r"\btoo many (?:failed )?(?:login|logon|auth\w*)\b|\b(?:login|auth\w*) attempts\b",
          source=SIS.format("SecurityError", "security violation was detected on a destination host")),
+         "log", "auth"),
     # The receiving system's own fault.
-    Rule("systemerror:server-fault", "systemerror",
+    *K(Rule("systemerror:server-fault", "systemerror",
          regex=r"\b(?:configuration|config) (?:error|problem)\b|\bout of memory\b|"
-               r"\binternal (?:server )?error\b",
+               r"\binternal (?:server )?error\b|\berror (?:writing|reading|storing)\b|"
+               r"\bcould not be (?:stored|written|saved)\b|\bwrite error\b",
          source=SIS.format("SystemError", "system error on the remote host")),
+         "config", "memory", "internal", "error", "could not be"),
     # Concurrent connections over the server's limit.
-    Rule("toomanyconn:concurrent", "toomanyconn",
+    *K(Rule("toomanyconn:concurrent", "toomanyconn",
          regex=r"\b(?:concurrent|simultaneous|parallel) (?:smtp )?(?:connections?|sessions?)\b"
-               r"|\btoo many (?:smtp )?(?:connections|sessions)\b|\bconnection limit\b",
+               r"|\b(?:too many|max(?:imum)?(?: number of)?) (?:smtp )?(?:connections|sessions)\b"
+               r"|\bconnection limit\b",
          source=SIS.format("TooManyConn", "too many concurrency connections to the remote host")),
+         "connection", "session"),
+    # Too much mail in too little time for one recipient or from one sender.
+    *K(Rule("speeding:too-much-too-fast", "speeding",
+         regex=r"\btoo (?:much|many) (?:e[- ]?mails?|mail|messages)\b[^.;]{0,40}?"
+               r"\b(?:short (?:period|time)|per (?:second|minute|hour)|recently)\b"
+               r"|\b(?:hourly|per[- ]hour|per[- ]minute|per[- ]second)\b[^.;]{0,20}?\b(?:limit|rate)\b"
+               r"|\b(?:sending |message |mail )?frequency\b[^.;]{0,15}?\b(?:too high|limit\w*|exceeded)",
+         source=SIS.format("Speeding", "exceeding a rate limit or sending too fast")),
+         "too ", "hour", "minute", "second", "frequency"),
+    # An attachment type the recipient's policy refuses (not a virus, not the sender's IP).
+    *K(Rule("policyviolation:attachment-refused", "policyviolation",
+         regex=r"^(?!.*\bvirus)(?:.*\battachments?\b[^.;]{0,40}?\b(?:blocked|not allowed|prohibited|"
+               r"forbidden|rejected|banned|dangerous|not permitted)|.*\b(?:blocked|prohibited|"
+               r"forbidden|banned|dangerous|illegal)\b[^.;]{0,30}?\battachments?\b)",
+         source=SIS.format("PolicyViolation", "policy violation on a destination host")),
+         "attachment"),
     # Archives the recipient's policy does not take: encrypted, nested, password-protected.
     *T("policyviolation", SIS.format("PolicyViolation", "policy violation on a destination host"),
        "archive"),
     # Given up after days of retries.
-    Rule("expired:days-of-retries", "expired",
+    *K(Rule("expired:days-of-retries", "expired",
          regex=r"\b(?:could not|couldn'?t|cannot|can'?t|unable to|not)\b[^.;]{0,30}?\b(?:deliver\w*|send\w*)"
-               r"\b[^.;]{0,30}?\bfor (?:\d+|several|many|more than \d+) (?:days?|hours?)\b",
+               r"\b[^.;]{0,30}?\b(?:for|within|in) (?:the last )?(?:\d+|several|many|more than \d+) "
+               r"(?:days?|hours?)\b",
          source=SIS.format("Expired", "delivery time has expired")),
+         "day", "hour"),
     # The connecting IP itself is named as bad or refused: "black ip", "invalid IP",
     # "IP is rejected", "no access for this ip", "IP not in whitelist".
     Rule("blocked:ip-named", "blocked",
