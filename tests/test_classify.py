@@ -211,6 +211,34 @@ def test_provider_rows_come_before_generic_rows() -> None:
     assert last_host < first_generic
 
 
+# Round 2 behaviours (analysis/rules/sisimai_extra.py, meaning.py; classify's host mask).
+ROUND2 = [
+    # Sisimai lda/lib.go: an agent's own message table, else MailerError.
+    ((None, None, "procmail: Quota exceeded while writing \"/var/mail/x\""), "mailboxfull"),
+    ((None, None, "procmail: Couldn't create \"/var/mail/tmp.x\""), "mailererror"),
+    # Sisimai rhost/for-nttdocomo.go: with Status 5.0.0 the command decides.
+    ((554, "5.0.0", "554 Transaction failed (in reply to end of DATA command)", "docomo.ne.jp"),
+     "rejected"),
+    # Sisimai reason/why-filtered.go: "user unknown" after DATA without a 5.1.x status.
+    ((550, None, "550 sorry, no such user (in reply to end of DATA command)"), "filtered"),
+    # X.7.1 alone: "Delivery not authorized, message refused" (rejected, not securityerror).
+    ((550, "5.7.1", "550 5.7.1 Requested action not taken: message refused"), "rejected"),
+    # The remote MTA's name is not evidence ("dns" inside "yahoodns").
+    ((None, None, "host mx.yahoodns.example[192.0.2.1] said: 550 Action not taken"), "undefined"),
+    ((None, None, "552 5.2.2 Mailbox size limit exceeded for user"), "mailboxfull"),
+    ((None, None, "550 Recipient has blocked messages from this sender"), "filtered"),
+    ((None, None, "550 Recipient account is not active"), "suspend"),
+    ((None, None, "550 5.7.1 Sender domain does not designate 192.0.2.1 as permitted sender"),
+     "authfailure"),
+    ((None, None, "421 Too many simultaneous connections from your IP"), "toomanyconn"),
+]
+
+
+@pytest.mark.parametrize(("args", "reason"), ROUND2)
+def test_round2_rows(args: tuple, reason: str) -> None:
+    assert classify(*args[:3], domain=args[3] if len(args) > 3 else None).reason == reason
+
+
 # -- the workspace ------------------------------------------------------------------------
 
 def _insert_sends(cur, rows: list[tuple]) -> None:

@@ -442,7 +442,7 @@ NONFAILURE_RULES: list[Rule] = [
 # one of Sisimai's reason definitions (https://libsisimai.org/en/reason/) stated as "what was
 # refused" + "why", so unseen wordings of the same meaning land in the same reason.
 _VAGUE = r"^(?![245]\.0\.0$)[245]\."  # skip when the enhanced code is specific
-_WHO = r"(?:user|recipient|mailbox|account|addressee|e-?mail address|address)"
+_WHO = r"(?:user|recipient|mailbox|account|addressee|e[- ]?mail address|address)"
 _NOT = (r"(?:unknown|invalid|not (?:found|exist\w*|valid|known|local|listed|in)|no such|"
         r"(?:doesn'?t|don'?t|does not|do not) (?:exists?|have)|unavailable|nonexist\w*)")
 LAST_RESORT_RULES: list[Rule] = [
@@ -469,7 +469,7 @@ LAST_RESORT_RULES: list[Rule] = [
          source=SIS.format("MesgTooBig") + " ('line limit exceeded')"),
        "line"),
     *K(Rule("notcompliantrfc:header-required", "notcompliantrfc",
-         regex=r"\b(?:subject|from|date|to|message-id)\b[^.;]{0,20}\b(?:is )?(?:mandatory|required|missing)",
+         regex=r"\b(?:subject|from|date|to|message[- ]id)\b[^.;]{0,20}\b(?:is )?(?:mandatory|required|missing)",
          source="RFC 5322 section 3.6 (required header fields); " + SIS.format("NotCompliantRFC")),
        "mandatory", "required", "missing"),
 ]
@@ -522,7 +522,7 @@ BROAD_RULES: list[Rule] = [
          source=SIS.format("Blocked")),
        "reject", "refus", "denied", "deny", "block", "ban", "not allowed", "not permitted"),
     *K(Rule("rejected:sender-refused", "rejected",
-         regex=r"\b(?:sender|mail from|envelope from|from address|return-path)\b"
+         regex=r"\b(?:sender|mail from|envelope from|from address|return[- ]path)\b"
                r"[^.;]{0,60}?\b(?:reject|refus|denied|deny|block|ban|invalid|not allowed|not permitted)",
          source=SIS.format("Rejected")),
        "reject", "refus", "denied", "deny", "block", "ban", "invalid", "not allowed", "not permitted"),

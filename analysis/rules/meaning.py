@@ -37,21 +37,24 @@ _USER = SIS.format("UserUnknown", "a local part of a recipient's email address d
 _SENDER = (r"(?:sender|mail ?from|envelope[- ]from|from[: ](?:address|domain|header)|from:|"
            r"return[- ]path)")
 FIRST_MEANING_RULES: list[Rule] = [
+    # The ESP itself did not send: Mailgun "Not delivering to previously bounced address".
+    *T("suppressed", "https://documentation.mailgun.com/docs/mailgun/user-manual/events/ "
+       "(Mailgun suppressions: 'Not delivering to ...')", "not delivering to"),
     # SPF's own wording: the sender domain "does not designate <ip> as permitted sender".
     *K(Rule("authfailure:spf-wording", "authfailure",
-         regex=r"\bdesignates? [^.;]{0,60}?\bas (?:a )?permitted sender|\bnot a permitted sender\b"
+         regex=r"\bdesignates? [^;]{0,60}?\bas (?:a )?permitted sender|\bnot a permitted sender\b"
                r"|\bfail\w* (?:the )?sender authentication\b|\bsender authentication fail",
          source=SIS.format("AuthFailure", "rejected due to SPF, DKIM, DMARC failure")),
          "designate", "permitted sender", "sender authentication"),
     # A link in the body is listed: the content, not the client (Sisimai SpamDetected
     # "blacklisted url in message").
     *K(Rule("spamdetected:url-listed", "spamdetected",
-         regex=r"\b(?:url|uri|links?)\b[^.;:]{0,30}?\b(?:black ?listed|is listed)\b",
+         regex=r"\b(?:url|uri|links?)\b(?:[^.;:]|\.(?=\w)){0,30}?\b(?:black ?listed|is listed)\b",
          source=SIS.format("SpamDetected", "rejected by spam filter running on the remote host")),
          "listed"),
     # The envelope sender address itself is listed or invalid (its IP is Blocked).
     *K(Rule("rejected:sender-address-refused", "rejected",
-         regex=r"\bsender(?:'s)? (?:e[- ]?mail )?address\b[^.;]{0,20}?\b(?:is |has been )?"
+         regex=r"\bsender(?:'s)? (?:e[- ]?mail )?address\b(?:[^.;]|\.(?=\w)){0,20}?\b(?:is |has been )?"
                r"(?:black ?listed|banned|denied|rejected|refused|invalid|not allowed)"
                r"|\b(?:bad|invalid|illegal|forged|bogus) sender(?: address)?\b(?! ?ip)",
          source=_REJECTED), "sender"),
@@ -71,41 +74,41 @@ FIRST_MEANING_RULES: list[Rule] = [
     # The sender's domain or address does not resolve / has no MX / is fake: the envelope
     # sender is refused (Rejected), whatever "domain does not exist" says about hosts.
     *K(Rule("rejected:sender-domain-unresolvable", "rejected",
-         regex=rf"\b{_SENDER}\b[^.;]{{0,40}}?\b(?:domain|address|mx)\b[^.;]{{0,40}}?"
+         regex=rf"\b{_SENDER}\b(?:[^.;]|\.(?=\w)){{0,40}}?\b(?:domain|address|mx)\b(?:[^.;]|\.(?=\w)){{0,40}}?"
                r"(?:does not exist|doesn'?t exist|not found|must resolve|unresolvable|"
                r"not resolv\w*|no mx|unknown|invalid)",
          source=_REJECTED), "sender", "from", "return path"),
     *K(Rule("rejected:no-mx-for-sender", "rejected",
-         regex=rf"\bno mx\b[^.;]{{0,30}}?\b(?:for )?(?:your )?{_SENDER}", source=_REJECTED), "no mx"),
+         regex=rf"\bno mx\b(?:[^.;]|\.(?=\w)){{0,30}}?\b(?:for )?(?:your )?{_SENDER}", source=_REJECTED), "no mx"),
     *T("rejected", _REJECTED, "fake sender", "forged sender", "sender verification failed",
        "sender address verification failed"),
     # The recipient's mailbox is out of space, whatever the words ("user has too many
     # messages", "recipient ... quota violation", "inbox is full").
     *K(Rule("mailboxfull:mailbox-state", "mailboxfull",
          regex=r"^(?!.*\b(?:sender|sending|submission|send)\b)"
-               r".*\b(?:mailbox|inbox|mail ?box|user|recipient|account|mailfolder)\b[^.;]{0,30}?"
+               r".*\b(?:mailbox|inbox|mail ?box|user|recipient|account|mailfolder)\b(?:[^.;]|\.(?=\w)){0,30}?"
                r"\b(?:is full|full\b|over (?:its |the )?quota|too many messages|quota violation|"
                r"out of (?:storage|space)|exceed\w* (?:its |the |their )?(?:storage|quota|size))",
          source=SIS.format("MailboxFull", "a recipient's mailbox is full")),
          "full", "quota", "too many messages", "out of ", "exceed"),
     *K(Rule("mailboxfull:mailbox-limit", "mailboxfull",
-         regex=r"\b(?:mailbox|inbox|mail ?box)\b[^.;]{0,20}?\b(?:limit|size|storage|capacity)\b"
-               r"[^.;]{0,15}?\bexceed|\binsufficient (?:storage|space|disk space) (?:for|in) (?:the )?"
+         regex=r"\b(?:mailbox|inbox|mail ?box)\b(?:[^.;]|\.(?=\w)){0,20}?\b(?:limit|size|storage|capacity)\b"
+               r"(?:[^.;]|\.(?=\w)){0,15}?\bexceed|\binsufficient (?:storage|space|disk space) (?:for|in) (?:the )?"
                r"(?:recipient|user|mailbox)",
          source=SIS.format("MailboxFull", "a recipient's mailbox is full")),
          "exceed", "insufficient"),
     # The recipient (not the server) refuses this sender or filters it out.
     *K(Rule("filtered:recipient-refuses", "filtered",
-         regex=r"\b(?:recipient|user|addressee)\b[^.;]{0,30}?\b(?:has blocked|blocked (?:you|your|this|the)\b|"
+         regex=r"\b(?:recipient|user|addressee)\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:has blocked|blocked (?:you|your|this|the)\b|"
                r"refuses?\b|has chosen not to|only accepts?\b|does not (?:wish|want) to receive|"
                r"does not accept (?:mail|e[- ]?mails?|messages) from (?:you|your|this|unknown))"
-               r"|\bblocked by (?:the )?recipient\b(?!'s)|\brecipient'?s? (?:filter|block ?list|blacklist|rules?)\b",
+               r"|\bblocked by (?:the )?recipient\b(?!'s| server| mail| host| system| domain)|\brecipient'?s? (?:filter|block ?list|blacklist|rules?)\b",
          source=SIS.format("Filtered", "rejected by the recipient's own filter")),
          "recipient", "user", "addressee"),
     # The recipient's account exists but is switched off: closed, disabled, locked, frozen.
     *K(Rule("suspend:account-state", "suspend",
          regex=r"^(?!.*\b(?:sender|your (?:account|ip|server|domain|host))\b)"
-               r".*\b(?:account|mailbox|user|recipient|address)\b[^.;:]{0,25}?"
+               r".*\b(?:account|mailbox|user|recipient|address)\b(?:[^.;:]|\.(?=\w)){0,25}?"
                r"\b(?:closed|disabled|deactivated|discontinued|inactive|suspended|frozen|locked|"
                r"expired|not active|no longer active|blocked by (?:the |an? )?administrator)\b",
          source=SIS.format("Suspend", "a recipient account is being suspended")),
@@ -113,10 +116,11 @@ FIRST_MEANING_RULES: list[Rule] = [
     # The recipient's domain does not exist in the DNS (not the sender's: rows above).
     *K(Rule("hostunknown:recipient-domain-missing", "hostunknown",
          regex=r"^(?!.*\bsender\b).*\b(?:domain (?:name )?not found|nxdomain|"
-               r"non[- ]?existent domain|(?:domain|host) (?:name )?(?:does not|doesn'?t) exist)",
+               r"non[- ]?existent domain|(?:domain|host)(?: name)?(?: [\w.-]+\.[a-z]{2,})? "
+               r"(?:does not|doesn'?t) exist|no (?:mx or a|a or mx|mx/a) records?)",
          source=SIS.format("HostUnknown",
                            "a domain part of a recipient's email address does not exist")),
-                           "domain", "host"),
+       "domain", "host", "no mx", "no a "),
     # RFC 5321 4.2.3: a 501 to HELO/EHLO is a syntax error in its parameter, not a block.
     *K(Rule("syntaxerror:helo-501", "syntaxerror", code=(501,), regex=r"\b(?:helo|ehlo)\b",
          source="RFC 5321 section 4.2.3 (501 Syntax error in parameters or arguments)"), "helo", "ehlo"),
@@ -133,16 +137,16 @@ BROAD_MEANING_RULES: list[Rule] = [
     # The HELO/EHLO name the client gave was refused: the client host (Sisimai anotherone():
     # a refusal after EHLO/HELO is Blocked); a 501 is a syntax error in the parameter.
     *K(Rule("blocked:helo-refused", "blocked",
-         regex=r"\b(?:helo|ehlo)\b[^.;]{0,40}?\b(?:invalid|error|reject\w*|refus\w*|denied|"
+         regex=r"\b(?:helo|ehlo)\b(?:[^.;]|\.(?=\w)){0,40}?\b(?:invalid|error|reject\w*|refus\w*|denied|"
                r"not allowed|bad|forged|unknown|mismatch|not (?:valid|permitted|accepted))"
-               r"|\b(?:invalid|bad|forged|unknown|illegal)\b[^.;]{0,30}?\b(?:helo|ehlo)\b",
+               r"|\b(?:invalid|bad|forged|unknown|illegal)\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:helo|ehlo)\b",
          skip_enhanced=r"^[45]\.5\.[24]$", source=_BLOCKED), "helo", "ehlo"),
     # RFC 5321 3.1: "554 No SMTP service here" at the greeting refuses the client itself.
     *T("blocked", _BLOCKED + "; RFC 5321 section 3.1 (554 greeting)", "no smtp service"),
     # Relaying refused in other words: "unauthorized relay traffic prohibited", "Relay
     # Prohibited", "local user only".
     *K(Rule("norelaying:relay-refused", "norelaying",
-         regex=r"\brelay(?:ing)?\b[^.;]{0,30}?\b(?:denied|prohibited|not permitted|not allowed|"
+         regex=r"\brelay(?:ing)?\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:denied|prohibited|not permitted|not allowed|"
                r"refused|disallowed|forbidden|rejected)"
                r"|\b(?:unauthori[sz]ed|illegal|no|open)\s+relay\b|\blocal (?:users?|delivery) only\b"
                r"|\b(?:do not|don'?t|does not|doesn'?t|will not|won'?t|cannot) relay\b",
@@ -150,9 +154,9 @@ BROAD_MEANING_RULES: list[Rule] = [
          "relay", "local"),
     # A header is missing, repeated or malformed; the message does not conform to an RFC.
     *K(Rule("notcompliantrfc:header-state", "notcompliantrfc",
-         regex=r"\bheaders?\b[^.;]{0,30}?\b(?:missing|duplicate\w*|non[- ]unique|invalid|malformed|"
+         regex=r"\bheaders?\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:missing|duplicate\w*|non[- ]unique|invalid|malformed|"
                r"mandatory|required|not permitted|disallowed|syntax)"
-               r"|\b(?:invalid|malformed|missing|duplicate\w*|bad|non[- ]unique)\b[^.;]{0,20}?\bheaders?\b"
+               r"|\b(?:invalid|malformed|missing|duplicate\w*|bad|non[- ]unique)\b(?:[^.;]|\.(?=\w)){0,20}?\bheaders?\b"
                r"|\b(?:does not|doesn'?t|not) (?:conform|comply)\w* (?:to|with) (?:the )?rfc",
          source=SIS.format("NotCompliantRFC", "non-compliance with RFC")),
          "header", "rfc"),
@@ -177,26 +181,37 @@ BROAD_MEANING_RULES: list[Rule] = [
          "connection", "session"),
     # Too much mail in too little time for one recipient or from one sender.
     *K(Rule("speeding:too-much-too-fast", "speeding",
-         regex=r"\btoo (?:much|many) (?:e[- ]?mails?|mail|messages)\b[^.;]{0,40}?"
+         regex=r"\btoo (?:much|many) (?:e[- ]?mails?|mail|messages)\b(?:[^.;]|\.(?=\w)){0,40}?"
                r"\b(?:short (?:period|time)|per (?:second|minute|hour)|recently)\b"
-               r"|\b(?:hourly|per[- ]hour|per[- ]minute|per[- ]second)\b[^.;]{0,20}?\b(?:limit|rate)\b"
-               r"|\b(?:sending |message |mail )?frequency\b[^.;]{0,15}?\b(?:too high|limit\w*|exceeded)",
+               r"|\b(?:hourly|per[- ]hour|per[- ]minute|per[- ]second)\b(?:[^.;]|\.(?=\w)){0,20}?\b(?:limit|rate)\b"
+               r"|\b(?:sending |message |mail )?frequency\b(?:[^.;]|\.(?=\w)){0,15}?\b(?:too high|limit\w*|exceeded)",
          source=SIS.format("Speeding", "exceeding a rate limit or sending too fast")),
          "too ", "hour", "minute", "second", "frequency"),
     # An attachment type the recipient's policy refuses (not a virus, not the sender's IP).
     *K(Rule("policyviolation:attachment-refused", "policyviolation",
-         regex=r"^(?!.*\bvirus)(?:.*\battachments?\b[^.;]{0,40}?\b(?:blocked|not allowed|prohibited|"
+         regex=r"^(?!.*\bvirus)(?:.*\battachments?\b(?:[^.;]|\.(?=\w)){0,40}?\b(?:blocked|not allowed|prohibited|"
                r"forbidden|rejected|banned|dangerous|not permitted)|.*\b(?:blocked|prohibited|"
-               r"forbidden|banned|dangerous|illegal)\b[^.;]{0,30}?\battachments?\b)",
+               r"forbidden|banned|dangerous|illegal)\b(?:[^.;]|\.(?=\w)){0,30}?\battachments?\b)",
          source=SIS.format("PolicyViolation", "policy violation on a destination host")),
          "attachment"),
     # Archives the recipient's policy does not take: encrypted, nested, password-protected.
     *T("policyviolation", SIS.format("PolicyViolation", "policy violation on a destination host"),
        "archive"),
+    # Given up after several attempts.
+    *K(Rule("expired:gave-up", "expired",
+            regex=r"\bgave up\b|\bgiving up\b|\bafter (?:multiple|several|many|repeated|\d+) "
+                  r"(?:delivery )?(?:attempts|retries|tries)\b",
+            source=SIS.format("Expired", "delivery time has expired")), "gave up", "giving up",
+       "attempts", "retries", "tries"),
+    # Retries used up.
+    *K(Rule("expired:retries-exhausted", "expired",
+            regex=r"\bretr(?:y|ies) (?:limit |count )?(?:exhausted|exceeded|used up)\b"
+                  r"|\bmax(?:imum)? (?:number of )?retries\b",
+            source=SIS.format("Expired", "delivery time has expired")), "retr"),
     # Given up after days of retries.
     *K(Rule("expired:days-of-retries", "expired",
-         regex=r"\b(?:could not|couldn'?t|cannot|can'?t|unable to|not)\b[^.;]{0,30}?\b(?:deliver\w*|send\w*)"
-               r"\b[^.;]{0,30}?\b(?:for|within|in) (?:the last )?(?:\d+|several|many|more than \d+) "
+         regex=r"\b(?:could not|couldn'?t|cannot|can'?t|unable to|not)\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:deliver\w*|send\w*)"
+               r"\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:for|within|in) (?:the last )?(?:\d+|several|many|more than \d+) "
                r"(?:days?|hours?)\b",
          source=SIS.format("Expired", "delivery time has expired")),
          "day", "hour"),
@@ -205,7 +220,7 @@ BROAD_MEANING_RULES: list[Rule] = [
     Rule("blocked:ip-named", "blocked",
          regex=r"\b(?:black|bad|invalid|banned|blocked|blacklisted|dynamic|rejected|"
                r"unauthori[sz]ed|denied|suspicious)\s+ip\b"
-               r"|\bip\b(?: address)?[^.;]{0,30}?\b(?:reject\w*|refus\w*|denied|block\w*|"
+               r"|\bip\b(?: address)?(?:[^.;]|\.(?=\w)){0,30}?\b(?:reject\w*|refus\w*|denied|block\w*|"
                r"banned|not allowed|not permitted|not in (?:the )?whitelist|blacklist\w*|"
                r"is listed)"
                r"|\bfor (?:this|your) ip\b",
