@@ -310,29 +310,36 @@ class Store:
         opts = opts or ParseOptions()
         results: list[LoadResult] = []
         self.scratch.mkdir(parents=True, exist_ok=True)  # a closed sibling Store may have removed it
-        with workdir_inputs(self.limits, parent=self.scratch) as inputs:
-            for i, item in enumerate(items):
-                label = item[0] if isinstance(item, tuple) else Path(item).name
-                if progress:
-                    progress(i / max(len(items), 1), f"Reading {label}")
-                failures: list[InputError] = []
-                try:
-                    files = open_one(inputs, item, failures)
-                except InputError as e:
-                    results.append(LoadResult(file=label, format=None, side=None, error=str(e)))
-                    continue
-                except Exception as e:  # a bug in opening: still one line, never a traceback
-                    results.append(LoadResult(file=label, format=None, side=None,
-                                              error=_mask(sources.unexpected(label, "opening", e))))
-                    continue
-                for src in files:
-                    results.append(self._load_one(src, format, opts, origin))
-                results.extend(LoadResult(file=e.file, format=None, side=None, error=str(e))
-                               for e in failures)
-        if progress:
-            progress(0.95, "Updating classification and journeys")
-        if any(r.ok and not r.skipped for r in results):
-            self.refresh_derived()
+        try:
+            with workdir_inputs(self.limits, parent=self.scratch) as inputs:
+                for i, item in enumerate(items):
+                    label = item[0] if isinstance(item, tuple) else Path(item).name
+                    if progress:
+                        progress(i / max(len(items), 1), f"Reading {label}")
+                    failures: list[InputError] = []
+                    try:
+                        files = open_one(inputs, item, failures)
+                    except InputError as e:
+                        results.append(LoadResult(file=label, format=None, side=None,
+                                                  error=str(e)))
+                        continue
+                    except Exception as e:  # a bug in opening: one line, never a traceback
+                        results.append(LoadResult(
+                            file=label, format=None, side=None,
+                            error=_mask(sources.unexpected(label, "opening", e))))
+                        continue
+                    for src in files:
+                        results.append(self._load_one(src, format, opts, origin))
+                    results.extend(LoadResult(file=e.file, format=None, side=None, error=str(e))
+                                   for e in failures)
+            if progress:
+                progress(0.95, "Updating classification and journeys")
+        finally:
+            # Also when the caller stops us half-way (Ctrl-C; Streamlit stops a session's
+            # script by raising from its next st call, here the progress bar): the files
+            # already committed reach journeys now, not at the next change or restart.
+            if any(r.ok and not r.skipped for r in results):
+                self.refresh_derived()
         if progress:
             progress(1.0, "Done")
         return results

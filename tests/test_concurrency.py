@@ -641,3 +641,29 @@ def test_a_second_process_is_refused_with_one_line(workspace: Path,
     store = Store(workspace)
     assert store.is_empty()
     store.close()
+
+
+@pytest.mark.parametrize("stop_at", ["updating", "reading the second file"])
+def test_a_load_stopped_by_its_caller_still_updates_the_views(workspace: Path,
+                                                              stop_at: str) -> None:
+    """Streamlit stops a session's script (the user navigates away or presses Stop) by
+    raising StopException from the next st call, here the progress bar's: the files
+    already committed must still reach journeys and every view, not wait for a restart."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    items = story_items()
+    store = Store(workspace)
+
+    def progress(frac: float, msg: str) -> None:
+        if (stop_at == "updating" and msg.startswith("Updating")) or (
+                stop_at != "updating" and msg == f"Reading {items[2].name}"):
+            raise StopException()
+
+    with pytest.raises(StopException):
+        store.load_files([(items[0].name, items[0].data), (items[2].name, items[2].data)],
+                         opts=ParseOptions(tz=items[0].tz), progress=progress)
+    assert store.imports()["file_name"].tolist() == (
+        [items[0].name, items[2].name] if stop_at == "updating" else [items[0].name])
+    assert_consistent(store)  # the derived tables were rebuilt for what was committed
+    assert queries.kpis(store.cursor())["sent"] == 18
+    store.close()
