@@ -9,7 +9,7 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 from __future__ import annotations
 
 from . import Rule, T
-from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, K
+from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, LOCALISED_RULES, K
 from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
 from .sisimai_extra import FILTERED_DATA_RULES, LDA_RULES, LHOST_EXTRA_RULES, RHOST_EXTRA_RULES
@@ -26,6 +26,7 @@ DOVECOT = "Dovecot lda/lmtp quota plugin ('Quota exceeded (mailbox for user is f
 
 _OWN_RULES: list[Rule] = [
     *FIRST_MEANING_RULES,
+    *LOCALISED_RULES,
     # Specific phrases whose words would otherwise fall into a broader group below.
     *T("suppressed", "Amazon SES / SendGrid suppression-list messages",
        "suppressed sending", "suppression list", "address is suppressed", "previously bounced",

@@ -129,6 +129,33 @@ FIRST_MEANING_RULES: list[Rule] = [
        "recipient address verification failed"),
 ]
 
+# The same definitions in the languages servers answer in (Sisimai's own indexes hold a few:
+# "utilisateur inconnu", "no existe dicha persona", "nessun utente simile in questo
+# indirizzo", "boite du destinataire pleine"); these are the common localised wordings.
+_LOCAL = SIS.format("{}", "{}") + ", localised wording"
+LOCALISED_RULES: list[Rule] = [
+    *T("userunknown", _LOCAL.format("UserUnknown", "the local part does not exist"),
+       ("adresse", "existiert nicht"), "benutzer existiert nicht", "unbekannter empfänger",
+       "unbekannter benutzer", "usuario desconocido", "usuario no existe",
+       "destinatario desconocido", "dirección no existe", "utente sconosciuto",
+       "utente inesistente", "destinatario sconosciuto", "usuário desconhecido",
+       "usuário não existe", "utilizador desconhecido", "destinatário desconhecido",
+       "gebruiker onbekend", "onbekende ontvanger", "пользователь не найден",
+       "нет такого пользователя", "пользователь не существует", "адресат не найден",
+       "用户不存在", "收件人不存在", "用户名不存在", "帐号不存在", "账号不存在", "账户不存在",
+       "ユーザーが存在しません", "宛先不明", "존재하지 않는 사용자"),
+    *T("mailboxfull", _LOCAL.format("MailboxFull", "a recipient's mailbox is full"),
+       "mailbox ist voll", "postfach ist voll", "boîte pleine", "boite pleine", "buzón lleno",
+       "buzon lleno", "casella piena", "caixa postal cheia", "caixa de correio cheia",
+       "mailbox vol", "ящик переполнен", "邮箱已满", "邮箱空间不足", "メールボックスがいっぱい",
+       "용량 초과"),
+    *T("mesgtoobig", _LOCAL.format("MesgTooBig", "the email is too big"), "nachricht zu groß",
+       "trop volumineux", "demasiado grande", "troppo grande", "muito grande", "te groot",
+       "слишком большое", "邮件过大", "信件过大"),
+    *T("spamdetected", _LOCAL.format("SpamDetected", "rejected by a spam filter"), "垃圾邮件",
+       "спам", "courrier indésirable", "correo no deseado"),
+]
+
 BROAD_MEANING_RULES: list[Rule] = [
     # The sending host's reverse DNS (PTR) is missing or does not match.
     *K(Rule("requireptr:ptr-word", "requireptr", regex=r"\b(?:ptr|rdns|reverse dns|reverse lookup)\b",
