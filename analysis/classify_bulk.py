@@ -11,10 +11,11 @@ anywhere in the text (an address's domain can name one), and the SMTP command th
 names. Texts whose address could be read as part of a line's leading reply code
 ("550-jo@x.example" at a line start) are classified one by one.
 
-Other variable tokens (IPs, session IDs, relay host names) are deliberately not masked:
-rule fragments match inside them (the fragment 'rbl' inside the relay host
-mx.harborbluff.example.com makes a reply 'blocked:rbl'), so masking them would change
-results. docs/benchmarks.md records the row-for-row comparison with one call per text.
+Relay host names ("host mx.example.com[192.0.2.1] said:") are masked too, exactly where
+classify's own _HOST_RE masks them (and only while that pattern is the one mirrored
+here). Other variable tokens (IPs elsewhere, session IDs, Gmail tokens) are not: rule
+fragments may match inside them, so masking them could change results.
+docs/benchmarks.md records the row-for-row comparison with one call per text.
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ _MASK = "<a>"
 # An address at a line start may swallow the line's reply code ("550-jo@x.example").
 _LINE_START_ADDRESS = r"(?:^|\n)\s*<a>"
 
+# classify._HOST_RE ("host mx.example.com[192.0.2.1]" -> "host <host>") for RE2, which has
+# no lookaround: the character before the keyword must be ASCII and not a word character
+# (Python's \b also accepts other letters' edges: that case is simply not masked here),
+# the name must hold a letter (spelled out as "digit-only labels, then a label with a
+# letter"), and the delimiter after it is captured and put back. Keywords and names are
+# spelled in ASCII classes, never (?i), so nothing is masked that Python's lower() would
+# not turn into the same text. Where this masks, classify masks the same span.
+_NAME = (r"(?:(?:[0-9-]+\.)+[0-9-]*[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*"
+         r"|[0-9-]*[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+)\.?")
+_HOST = (r"(^|[\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F])"
+         r"([Hh][Oo][Ss][Tt]|[Tt][Aa][Ll][Kk][Ii][Nn][Gg] [Tt][Oo]|[Cc][Oo][Nn][Nn][Ee][Cc][Tt] [Tt][Oo]) "
+         + _NAME + r"(?: ?\[[0-9A-Fa-f.:]+\])?([\t\n\f\r (:,]|$)")
+
 # classify._COMMAND_RE in RE2 syntax: the command is part of the group key.
 _COMMAND_SQL = (r"(?i)(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|"
                 r"helo|ehlo|starttls|initial connection|connect|the end of data)")
@@ -51,7 +65,23 @@ def mask_sql(col: str) -> str:
 
     if any(r.exact and "@" in r.exact for r in RULES):  # a whole-text rule names an address
         return col
-    return f"regexp_replace({col}, {_lit(_ADDRESS)}, {_lit(_MASK)}, 'g')"
+    masked = f"regexp_replace({col}, {_lit(_ADDRESS)}, {_lit(_MASK)}, 'g')"
+    if _masks_hosts():
+        masked = f"regexp_replace({masked}, {_lit(_HOST)}, '\\1\\2 <h>\\3', 'g')"
+    return masked
+
+
+# The pattern of classify._HOST_RE that _HOST mirrors: a changed pattern switches host masking
+# off here until _HOST is updated to match it.
+_HOST_RE_MIRRORED = (r"\b(host|talking to|connect to) (?=[a-z0-9.-]*[a-z])"
+                     r"[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?: ?\[[0-9a-f.:]+\])?(?=[\s(:,]|$)")
+
+
+def _masks_hosts() -> bool:
+    """Whether classify masks relay host names the way _HOST mirrors (classify._HOST_RE)."""
+    from . import classify
+
+    return getattr(getattr(classify, "_HOST_RE", None), "pattern", None) == _HOST_RE_MIRRORED
 
 
 def providers_sql(col: str) -> str:
