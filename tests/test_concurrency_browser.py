@@ -42,18 +42,30 @@ def _page(browser, url: str, errors: list[str]):
     return page
 
 
-def _prepare_upload(page, url: str, tz: str, files: list[Path]) -> None:
-    """Open the Upload page, pick the zone, drop the files; stop before pressing Load."""
+def _idle(page) -> None:
+    """Wait until this session's script run has finished (no "Running..." widget)."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
+def _open_upload(page, url: str) -> None:
     page.goto(url + "/upload")
     page.get_by_text("Export files").first.wait_for()
+    _idle(page)
+
+
+def _prepare_upload(page, url: str, tz: str, files: list[Path]) -> None:
+    """Open the Upload page, pick the zone, drop the files; stop before pressing Load."""
+    _open_upload(page, url)
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Time zone")
     box.click()
     page.keyboard.type(tz)
     page.keyboard.press("Enter")
     assert box.locator("input").input_value() == tz
+    _idle(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
     for f in files:
         page.get_by_text(f"{f.name} — ").first.wait_for()
+    _idle(page)
 
 
 def _button(page, label: str):
@@ -73,6 +85,7 @@ def _choose_for_delete(page, label: str) -> None:
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     box.get_by_text(label).wait_for()
+    _idle(page)
 
 
 @pytest.fixture
@@ -104,8 +117,10 @@ def test_two_browser_sessions_uploading_and_deleting_at_once(browser, tmp_path: 
 
     proc, url = start_app(workspace, tmp_path / "streamlit.log")
     errors: list[str] = []
+    pages = {}
     try:
-        a, b = _page(browser, url, errors), _page(browser, url, errors)
+        a = pages["a"] = _page(browser, url, errors)
+        b = pages["b"] = _page(browser, url, errors)
         # 1. Both users press Load at the same moment.
         a_files = [SAMPLES / rel for rel in A_FILES]
         b_files = [SAMPLES / rel for rel in B_FILES]
@@ -118,8 +133,7 @@ def test_two_browser_sessions_uploading_and_deleting_at_once(browser, tmp_path: 
 
         # 2. A deletes one import while B loads another campaign and B deletes another.
         first, second = (Path(rel).name for rel in DOOMED)
-        a.goto(url + "/upload")
-        a.get_by_text("Delete imports").first.wait_for()
+        _open_upload(a, url)
         _choose_for_delete(a, f"{doomed[first]}: {first}")
         _prepare_upload(b, url, SAMPLE_TZ[ESP], [october])
         _button(a, "Delete selected").click()
@@ -127,11 +141,9 @@ def test_two_browser_sessions_uploading_and_deleting_at_once(browser, tmp_path: 
         _wait_loaded(b, [october])
         a.locator('[data-testid="stSidebar"]').get_by_text("Trace files: 4 files").wait_for()
 
-        b.goto(url + "/upload")
-        b.get_by_text("Delete imports").first.wait_for()
+        _open_upload(b, url)
         _choose_for_delete(b, f"{doomed[second]}: {second}")
-        a.goto(url + "/upload")
-        a.get_by_text("Delete imports").first.wait_for()
+        _open_upload(a, url)
         _choose_for_delete(a, f"{doomed[second]}: {second}")  # both delete the same one
         _button(b, "Delete selected").click()
         _button(a, "Delete selected").click()
@@ -143,6 +155,10 @@ def test_two_browser_sessions_uploading_and_deleting_at_once(browser, tmp_path: 
         assert not errors, errors
         assert not a.locator('[data-testid="stException"]').count()
         assert not b.locator('[data-testid="stException"]').count()
+    except Exception:
+        for name, page in pages.items():  # what each user saw, for the failure report
+            page.screenshot(path=tmp_path / f"failure_{name}.png", full_page=True)
+        raise
     finally:
         stop_app(proc)
 
