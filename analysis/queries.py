@@ -317,6 +317,16 @@ def find_journeys(con: duckdb.DuckDBPyConnection, needle: str, limit: int = 50) 
         test = f"contains(lower({col}), ?)" if op == "in" else f"lower({col}) = ?"
         return f"(contains({col}, ?) AND {test})"
 
+    if _has_table(con, "journey_search"):  # every key and trace ID, lower-cased and hashed
+        ids = "SELECT journey_id FROM journey_search WHERE term_hash = hash(?) AND term = ?"
+        ids_params: list[Any] = [n, n]
+    else:  # a workspace rebuilt before journey_search existed
+        queue, internal = has("coalesce(queue_id, '')", "="), has("coalesce(internal_id, '')", "=")
+        ids = ("SELECT journey_id FROM journey_keys WHERE (kind = 'msgid' AND key = ?) "
+               f"OR (kind <> 'msgid' AND {has('key', '=')}) "
+               "UNION SELECT journey_id FROM journey_events WHERE message_id = ? "
+               f"OR {queue} OR {internal}")
+        ids_params = [n, d, n, n, d, n, d, n]
     # One UNION of matching journey IDs, each filter in its own table scan, instead of ORs
     # of IN subqueries that are evaluated on every journey after the joins.
     return _df(con, f"""
@@ -324,15 +334,16 @@ def find_journeys(con: duckdb.DuckDBPyConnection, needle: str, limit: int = 50) 
           SELECT journey_id FROM journeys
           WHERE {has("recipient", "in")} OR {has("coalesce(remote_id, '')", "in")}
              OR {has("coalesce(subject, '')", "in")}
-          UNION SELECT journey_id FROM journey_keys
-          WHERE (kind = 'msgid' AND key = ?) OR (kind <> 'msgid' AND {has("key", "=")})
-          UNION SELECT journey_id FROM journey_events
-          WHERE message_id = ? OR {has("coalesce(queue_id, '')", "=")}
-             OR {has("coalesce(internal_id, '')", "=")})
+          UNION {ids})
         SELECT j.journey_id, j.sent_at, j.campaign, j.recipient, j.remote_id, j.verdict, j.match
         FROM journeys j SEMI JOIN hits h ON h.journey_id = j.journey_id
         ORDER BY j.sent_at, j.journey_id LIMIT ?""",  # noqa: S608 - our SQL only
-               [d, n] * 3 + [n, d, n, n] + [d, n] * 2 + [limit])
+               [d, n] * 3 + ids_params + [limit])
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                            "AND NOT temporary", [name]).fetchall()[0][0])
 
 
 def journey(con: duckdb.DuckDBPyConnection, journey_id: int) -> dict[str, Any] | None:
