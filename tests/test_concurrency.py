@@ -418,7 +418,7 @@ def _kill_at(workspace: Path, big: Path, point: str) -> list[str]:
         for line in proc.stdout:  # blocks until the child reports a step
             said.append(line.strip())
             if said[-1] == point:
-                time.sleep(0.15)  # well inside the step (each takes a second or more)
+                time.sleep(0.05)  # inside the step (each takes half a second or more)
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
     finally:
