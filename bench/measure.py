@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from analysis import classify, journeys
+from analysis import classify, journeys, settings
 from analysis import queries as Q
 from analysis.sources import ParseOptions
 from analysis.store import Store
@@ -31,11 +31,13 @@ except ImportError:  # pragma: no cover - depends on the build
 
 
 def _open(workspace: str, memory_limit: str | None = None) -> Store:
-    """The store as the app opens it; `memory_limit` only for the --memory-limit experiment."""
-    store = Store(workspace)
+    """The store as the app opens it (DuckDB memory_limit 1.5 GB unless the environment says
+    otherwise); `memory_limit` (the --memory-limit option) overrides it through the app's own
+    variable, so it is validated and quoted as the app does. Each measurement is its own
+    forked process, so setting the variable here does not leak into the next one."""
     if memory_limit:
-        store.con.execute(f"SET memory_limit = '{memory_limit}'")  # a --memory-limit value
-    return store
+        os.environ[settings.ENV_MEMORY_LIMIT] = memory_limit
+    return Store(workspace)
 
 
 def _fresh(path: str) -> None:

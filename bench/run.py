@@ -245,8 +245,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--profile", action="store_true", help="keep cProfile output in the JSON")
     ap.add_argument("--slow", type=float, default=40,
                     help="stop repeating a measurement after this many seconds (after 2 runs)")
-    ap.add_argument("--memory-limit", help="experiment: SET memory_limit (e.g. 1GB) in the "
-                    "stores that ingest and build (the app itself sets none)")
+    ap.add_argument("--memory-limit", help="DuckDB memory_limit (e.g. 4GB) for the stores that "
+                    "ingest and build, instead of the app's 1.5GB default "
+                    "(= DELIVERY_TRACE_MEMORY_LIMIT)")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per measurement")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--markdown", type=Path, help="write the result tables as Markdown here")
