@@ -96,6 +96,11 @@ class _Compiled:
         r = self.rule
         if r.exact is not None or r.host is not None and r.host not in providers:
             return False
+        return self._codes_match(code, enh)
+
+    def _codes_match(self, code: int | None, enh: str | None) -> bool:
+        """The reply-code and enhanced-code conditions of the rule."""
+        r = self.rule
         if self.codes is not None and code not in self.codes:
             return False
         if self.code_class is not None and (code is None or str(code)[0] != self.code_class):
@@ -127,22 +132,7 @@ class _Compiled:
                 if pos < 0:
                     return False
                 pos += len(frag)
-        if self.codes is not None and code not in self.codes:
-            return False
-        if self.code_class is not None and (code is None or str(code)[0] != self.code_class):
-            return False
-        if r.enhanced is not None:
-            if enh is None:
-                return False
-            if self.enh_re is not None:
-                if not self.enh_re.match(enh):
-                    return False
-            elif self.enh_any is not None:
-                if enh.split(".", 1)[1] != self.enh_any:
-                    return False
-            elif enh != r.enhanced:
-                return False
-        if self.skip_re is not None and enh is not None and self.skip_re.match(enh):
+        if not self._codes_match(code, enh):
             return False
         if r.command and command not in r.command:
             return False
