@@ -7,14 +7,15 @@ Everything here is SQL over whole columns; Python only assembles the statements.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from ._base import ParseResult
+from ._base import ParseOptions, ParseResult
 from ._io import SourceFile
-from ._tabular import sql_str
+from ._tabular import sql_str, valid_tz
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 MONTHS_SQL = "[" + ", ".join(sql_str(m) for m in MONTHS) + "]"
@@ -296,6 +297,32 @@ class Tables:
 
 # Line kinds that carry no event; every other kind except blank/broken*/unknown is "used".
 NOT_USED = ("blank", "other_daemon", "session", "context", "unknown")
+
+
+StageSQL = Callable[..., None]
+
+
+def parse_syslog(src: SourceFile, con: duckdb.DuckDBPyConnection, opts: ParseOptions, *,
+                 fmt: str, prefix: str, qid_re: str, classify: StageSQL, events: StageSQL,
+                 broken: dict[str, str]) -> ParseResult:
+    """The pipeline a queue-ID syslog parser shares: lines, prefix split, the parser's own
+    line classification (`classify(con, parsed, kinds)`), the year, the parser's events
+    (`events(con, parsed, kinds, events)`), then `finish`."""
+    tz = valid_tz(opts.tz, src.name)
+    tag = src.sha256[:12]
+    t = Tables(f"_{prefix}_l_{tag}", f"_{prefix}_p_{tag}", f"_{prefix}_m_{tag}",
+               f"_{prefix}_e_{tag}")
+    read_lines(src, con, t.lines)
+    split_syslog(con, t.lines, t.parsed, qid_re)
+    con.execute(f"DROP TABLE {t.lines}")
+    classify(con, t.parsed, t.kinds)
+    ids = f"_{prefix}_ids_{tag}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT qid, min(row_no) AS row_no "  # noqa: S608
+                f"FROM {t.kinds} WHERE qid IS NOT NULL GROUP BY qid")
+    year = choose_year(con, src, t.parsed, ids, tz, opts.year)
+    con.execute(f"DROP TABLE {ids}")
+    events(con, t.parsed, t.kinds, t.events)
+    return finish(con, src, fmt, t, tz, year, broken)
 
 
 def finish(con: duckdb.DuckDBPyConnection, src: SourceFile, fmt: str, t: Tables, tz: str,

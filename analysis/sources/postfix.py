@@ -18,15 +18,8 @@ import duckdb
 
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
-from ._syslog import (
-    Tables,
-    choose_year,
-    finish,
-    read_lines,
-    sniff_programs,
-    split_syslog,
-)
-from ._tabular import sql_str, valid_tz
+from ._syslog import parse_syslog, sniff_programs
+from ._tabular import sql_str
 
 PROGRAMS = r"^postfix[^\s/]*(/|$)"
 
@@ -85,21 +78,9 @@ class PostfixLog:
 
     def parse(self, src: SourceFile, con: duckdb.DuckDBPyConnection,
               opts: ParseOptions) -> ParseResult:
-        tz = valid_tz(opts.tz, src.name)
-        tag = src.sha256[:12]
-        lines, parsed, m = f"_pf_l_{tag}", f"_pf_p_{tag}", f"_pf_m_{tag}"
-        read_lines(src, con, lines)
-        split_syslog(con, lines, parsed, QID_RE)
-        con.execute(f"DROP TABLE {lines}")
-        _classify(con, parsed, m)
-        ids = f"_pf_ids_{tag}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT qid, min(row_no) AS row_no "  # noqa: S608
-                    f"FROM {m} WHERE qid IS NOT NULL GROUP BY qid")
-        year = choose_year(con, src, parsed, ids, tz, opts.year)
-        events = f"_pf_e_{tag}"
-        _events(con, parsed, m, events)
-        return finish(con, src, self.NAME, Tables(lines, parsed, m, events), tz, year,
-                      {"broken_delivery": "Postfix to= line without status= (cut short?)"})
+        return parse_syslog(src, con, opts, fmt=self.NAME, prefix="pf", qid_re=QID_RE,
+                            classify=_classify, events=_events,
+                            broken={"broken_delivery": "Postfix to= line without status= (cut short?)"})
 
 
 def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:

@@ -12,8 +12,8 @@ import duckdb
 
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
-from ._syslog import Tables, choose_year, finish, read_lines, sniff_programs, split_syslog
-from ._tabular import sql_str, valid_tz
+from ._syslog import parse_syslog, sniff_programs
+from ._tabular import sql_str
 
 PROGRAMS = r"^(sendmail|sm-mta|sm-msp-queue|sm-[a-z0-9-]+)$"
 
@@ -49,22 +49,10 @@ class SendmailLog:
 
     def parse(self, src: SourceFile, con: duckdb.DuckDBPyConnection,
               opts: ParseOptions) -> ParseResult:
-        tz = valid_tz(opts.tz, src.name)
-        tag = src.sha256[:12]
-        lines, parsed, m = f"_sm_l_{tag}", f"_sm_p_{tag}", f"_sm_m_{tag}"
-        read_lines(src, con, lines)
-        split_syslog(con, lines, parsed, QID_RE)
-        con.execute(f"DROP TABLE {lines}")
-        _classify(con, parsed, m)
-        ids = f"_sm_ids_{tag}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT qid, min(row_no) AS row_no "  # noqa: S608
-                    f"FROM {m} WHERE qid IS NOT NULL GROUP BY qid")
-        year = choose_year(con, src, parsed, ids, tz, opts.year)
-        con.execute(f"DROP TABLE {ids}")
-        events = f"_sm_e_{tag}"
-        _events(con, parsed, m, events)
-        return finish(con, src, self.NAME, Tables(lines, parsed, m, events), tz, year,
-                      {"broken_delivery": "Sendmail to= line without mailer=/stat= (cut short?)"})
+        return parse_syslog(src, con, opts, fmt=self.NAME, prefix="sm", qid_re=QID_RE,
+                            classify=_classify, events=_events,
+                            broken={"broken_delivery":
+                                    "Sendmail to= line without mailer=/stat= (cut short?)"})
 
 
 def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
