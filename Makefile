@@ -3,13 +3,13 @@ PYTHON ?= python3
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 PORT ?= 8501
 
-.PHONY: run test lint bench browser postfix clean-workspace
+.PHONY: run test lint bench browser postfix office clean-workspace
 
 run: .venv/.ok
 	.venv/bin/streamlit run app.py --server.port $(PORT)
 
 # pytest's exit 5 ("no tests collected") is a broken suite: report it as a failure.
-test: .venv/.ok browser postfix
+test: .venv/.ok browser postfix office
 	@.venv/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -45,6 +45,15 @@ postfix:
 	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postfix pflogsumm >/dev/null; \
 	  else echo "no postfix: the Postfix integration test skips"; fi; }
+
+# LibreOffice Calc opens the Excel report in the tests (it must open without repair).
+office:
+	@command -v soffice >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	      --no-install-recommends libreoffice-calc >/dev/null; \
+	  else echo "no LibreOffice: the workbook-opens test skips"; fi; }
 
 clean-workspace:
 	rm -f data/workspace.duckdb data/workspace.duckdb.wal
