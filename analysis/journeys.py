@@ -354,10 +354,13 @@ _LISTED = "nullif(array_to_string(list_sort(list_distinct(list({c}))), ', '), ''
 # Two passes: min/max per trace message (fixed-size states), then the sorted distinct lists
 # only for the messages whose rows differ. One pass with four list() states for 1.4M
 # messages had to spill under the workspace's memory_limit (31 s instead of 6 s at 1M).
+# A queue ID names a message on its server; Exim's mainlog names no server, so there the
+# format stands in for it (else each row of such a message would count as a message).
 _UNMATCHED_TRACE_SQL = f"""
 CREATE OR REPLACE TABLE trace_unmatched AS
 WITH u AS (
-  SELECT coalesce(t.k_msgid, t.k_network, t.server || ':' || t.k_queue, t.k_internal,
+  SELECT coalesce(t.k_msgid, t.k_network, coalesce(t.server, t.format) || ':' || t.k_queue,
+                  t.k_internal,
                   'row:' || t.import_id || ':' || t.row_no) AS trace_message,
     t.import_id, t.format, t.event_time, t.recipient, t.sender, t.subject, t.event
   FROM _t t ANTI JOIN (SELECT tid FROM _exact UNION ALL SELECT tid FROM _approx) m USING (tid)),

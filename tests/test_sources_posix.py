@@ -441,3 +441,14 @@ def test_exim_lines_in_a_syslog(store: Store, tmp_path: Path) -> None:
     assert (r.format, r.rows_loaded, r.notes["events"]) == ("exim", 12, CASES[-1].events)
     m18 = pick(events(store), {"queue_id": "1vGCu1-00000000L8K-3mS2", "event": "delivered"})
     assert (m18["server"], m18["event_time"]) == ("tinker", utc(2025, 11, 4, 9, 0, 33))
+
+
+def test_exim_mainlog_messages_without_message_id_group_by_queue_id(store: Store) -> None:
+    # The mainlog names no server; a message with no Message-ID header (1vGCyT: the bounce
+    # notification, received then delivered) is still one unmatched trace message, not two.
+    load(store, SAMPLES / "posix/exim_mainlog.log", tz="UTC")
+    rows = dict(store.cursor().execute(
+        "SELECT trace_message, rows FROM trace_unmatched").fetchall())
+    assert rows["exim:1vGCyT-00000000L9e-0Mm1"] == 2
+    assert not [m for m in rows if m.startswith("row:")]
+    assert sum(rows.values()) == 12
