@@ -361,7 +361,7 @@ class Store:
             cur.execute("BEGIN TRANSACTION")
             try:
                 source, confidence = sources.pick(src, opts, format)
-                result = source.parse(src, cur, opts)
+                result = sources.parse_with(source, src, cur, opts)
                 loaded = self._insert(cur, src, source, confidence, result, opts, origin)
                 cur.execute("COMMIT")
             except DeliveryTraceError as e:

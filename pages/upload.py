@@ -117,6 +117,8 @@ if st.session_state.get("upload_results"):
             st.success(f"{r['file']}: {r['format']} — {r['rows_loaded']:,} rows loaded, "
                        f"{r['rows_rejected']:,} rejected.")
         notes = {k: v for k, v in (r.get("notes") or {}).items() if k not in ("mapping", "message")}
+        for warning in sources.note_warnings(notes) if not r["error"] else ():
+            st.warning(f"{r['file']}: {warning}")
         if notes and not r["error"]:
             st.caption(f"{r['file']}: " + ", ".join(f"{k.replace('_', ' ')}: {v}"
                                                     for k, v in notes.items()

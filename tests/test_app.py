@@ -59,6 +59,21 @@ def test_upload_page_loads_a_file(workspace: Path) -> None:
     assert fresh.metric[0].value == "18"
 
 
+def test_upload_page_says_how_to_export_exchange_recipients(workspace: Path) -> None:
+    """Plain Export-Csv writes 'System.String[]' for every recipient: the rows load, and the
+    page says which command keeps them (exchange_onprem.md 2.2)."""
+    at = run("pages/upload.py")
+    data = (SAMPLES / "exchange" / "get-messagetrackinglog_export.csv").read_bytes()
+    at.file_uploader(key="upload_files").set_value(
+        ("tracking.csv", data, "text/csv")).run()
+    at.button(key="upload_load").click().run()
+    assert not at.exception, at.exception
+    assert any("16 rows loaded, 0 rejected" in s.value for s in at.success)
+    (warning,) = [w.value for w in at.warning if "System.String[]" in w.value]
+    assert warning.startswith("tracking.csv: 16 rows name their recipients")
+    assert "$_.Recipients -join ';'" in warning
+
+
 def test_upload_page_rejects_garbage_with_a_message(workspace: Path) -> None:
     at = run("pages/upload.py")
     at.file_uploader(key="upload_files").set_value(

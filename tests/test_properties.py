@@ -295,6 +295,47 @@ def test_damaged_headers_still_name_the_columns(rel: str, damage, expected: tupl
     store.close()
 
 
+def _quote_in_header(field: int, offset: int):
+    """Damage: a stray '"' inside the header's field number `field`, `offset` bytes in."""
+    def damage(data: bytes) -> bytes:
+        end = min(i for i in (data.find(b"\r"), data.find(b"\n")) if i >= 0)
+        starts = [0, *(i + 1 for i in range(end) if data[i:i + 1] == b",")]
+        pos = (starts[field] if field < len(starts) else end) + offset
+        return data[:pos] + b'"' + data[pos:]
+    return damage
+
+
+@pytest.mark.parametrize(("rel", "field", "offset", "expected"), [
+    # DuckDB read these headers as running on to the end of the file: 0 rows read, none
+    # rejected, no error (the rows were silently lost).
+    ("office365/get-messagetrace_export.csv", 1, 0, ("o365_messagetrace", 9)),
+    ("office365/get-messagetrace_export.csv", 16, 0, ("o365_messagetrace", 9)),
+    ("office365/get-messagetrace_export.csv", 16, 2, ("o365_messagetrace", 9)),
+    # '"Index""' ran on into line 2, which was lost with the header.
+    ("office365/get-messagetrace_export.csv", 17, -1, ("o365_messagetrace", 9)),
+    ("esp/touchbasepro_activity.csv", 8, 0, ("touchbasepro_csv", 28)),
+    ("exchange/get-messagetrackinglog_export.csv", 3, 0, ("exchange_trackinglog_csv", 16)),
+])
+def test_unbalanced_quote_in_header_loses_no_row(rel: str, field: int, offset: int,
+                                                 expected: tuple) -> None:
+    data = _quote_in_header(field, offset)((SAMPLES / rel).read_bytes())
+    fmt, rows = expected
+    store = Store(":memory:")
+    (r,) = store.load_files([("x.csv", data)])
+    assert (r.error, r.format, r.rows_read, r.rows_loaded + r.rows_rejected) == \
+        (None, fmt, rows, rows)
+    assert "unbalanced quote" in r.notes["header_quote"]
+    assert (  # what the Upload page shows
+        'Line 1 has an unbalanced quote ("); the column names were read from line 1 as plain '
+        "text: check that the column names look right.") in sources.note_warnings(r.notes)
+    cur = store.cursor()
+    table = "sends" if fmt.startswith("touchbasepro") else "trace_events"
+    numbers = cur.execute(f"SELECT row_no FROM {table} UNION ALL "  # noqa: S608
+                          "SELECT row_no FROM rejected_rows ORDER BY 1").fetchall()
+    assert [n for (n,) in numbers] == list(range(2, rows + 2))  # line 1 is the header
+    store.close()
+
+
 @pytest.mark.parametrize(("name", "rel", "fmt", "rows"), [
     # Plain text under a compressed name (a browser that unpacked a download keeps the
     # name): DuckDB's readers went by the scratch file's suffix and stopped with "Input is

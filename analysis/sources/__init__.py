@@ -147,4 +147,30 @@ def parse(src: SourceFile, con, opts: ParseOptions, format: str | None = None
           ) -> tuple[Source, float, ParseResult]:
     """Choose a source and parse the file with it (a column mapping implies 'mapped')."""
     source, confidence = pick(src, opts, format)
-    return source, confidence, source.parse(src, con, opts)
+    return source, confidence, parse_with(source, src, con, opts)
+
+
+def parse_with(source: Source, src: SourceFile, con, opts: ParseOptions) -> ParseResult:
+    """source.parse, with what the readers worked around in the file (src.notes) as notes."""
+    result = source.parse(src, con, opts)
+    result.notes.update(src.notes)
+    return result
+
+
+def note_warnings(notes: dict) -> list[str]:
+    """What a user should do about an import's notes, in plain words (the Upload page)."""
+    out = []
+    lost = notes.get("recipients_not_exported")
+    if lost:
+        out.append(
+            f"{int(lost):,} rows name their recipients as 'System.String[]': plain Export-Csv "
+            "writes the Recipients array's type name, so these rows can only be matched by "
+            "Message-ID. Export again with the arrays joined: Get-MessageTrackingLog -Start "
+            "… -End … -ResultSize Unlimited | Select-Object *, @{n='Recipients';e={"
+            "$_.Recipients -join ';'}}, @{n='RecipientStatus';e={$_.RecipientStatus -join "
+            "';'}} -ExcludeProperty Recipients,RecipientStatus | Export-Csv tracking.csv "
+            "-NoTypeInformation -Encoding UTF8")
+    if notes.get("header_quote"):
+        out.append(f"{notes['header_quote'][0].upper()}{notes['header_quote'][1:]}: check "
+                   "that the column names look right.")
+    return out

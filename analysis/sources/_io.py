@@ -43,6 +43,8 @@ class SourceFile:
     workdir: Path | None = None
     _encoding: str | None = field(default=None, repr=False)
     _utf8: Path | None = field(default=None, repr=False)
+    # What a reader had to work around in this file; sources.parse adds it to the notes.
+    notes: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_zip(self) -> bool:

@@ -11,9 +11,12 @@ import csv
 import datetime as dt
 import io
 import re
+import shutil
+import tempfile
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -84,13 +87,26 @@ def first_record(text: str) -> tuple[list[str], str]:
     return header, delim
 
 
+def header_record(text: str) -> tuple[list[str], str, bool]:
+    """(header names, delimiter, plain): the header record of a CSV head.
+
+    A header with an unbalanced quote runs on into the rows below (a name then holds a
+    line end); its names are then line 1 split as plain text, and `plain` is True.
+    """
+    header, delim = first_record(text)
+    plain = any("\n" in h or "\r" in h for h in header)
+    if plain:
+        header = [h.strip().strip('"').strip() for h in text.splitlines()[0].split(delim)]
+    return header, delim, plain
+
+
 def csv_headers(src: SourceFile) -> list[str]:
     """The header names of a CSV (for sniffing), or [] when it is not text."""
     text = src.text_head
     if not text:
         return []
     try:
-        return first_record(text)[0]
+        return header_record(text)[0]
     except InputError:
         return []
 
@@ -107,18 +123,26 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
     """
     text = src.text_head
     try:
-        header, delim = first_record(text)
+        header, delim, plain = header_record(text)
     except InputError as e:
         raise InputError(src.name, "the file has no header row", line=1) from e
+    # A header with an unbalanced quote can run on into the rows below: DuckDB then reads
+    # the whole file as its header (0 rows, none rejected). The records then start at
+    # line 2 (`plain`).
     headers = _unique(header)
-    cols = "{" + ", ".join(f"{sql_str(h)}: 'VARCHAR'" for h in headers) + "}"
     tag = src.sha256[:12]
     rej, scan = f"_rej_{tag}", f"_rejscan_{tag}"
     staged = f"_csv_{tag}"
 
     def stage(path: str) -> pd.DataFrame:
+        cols = "{" + ", ".join(f"{sql_str(h)}: 'VARCHAR'" for h in headers) + "}"
+        # DuckDB's `skip` honours quotes too: with a broken header, read a copy without
+        # line 1 instead.
+        start = "header=true"
+        if plain:
+            path, start = str(_without_first_line(src, Path(path))), "header=false"
         reader = (
-            f"read_csv({sql_str(path)}, auto_detect=false, header=true, columns={cols}, "
+            f"read_csv({sql_str(path)}, auto_detect=false, {start}, columns={cols}, "
             f"delim={sql_str(delim)}, quote='\"', escape='\"', max_line_size=20000000, "
             f"store_rejects=true, rejects_table={sql_str(rej)}, rejects_scan={sql_str(scan)})"
         )
@@ -128,19 +152,22 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
         if project is None:
             select = f"SELECT *, NULL::BIGINT AS _rn FROM {reader}"
         else:  # row_no is provisional until the rejects are known (see below)
-            probe = (f"read_csv({sql_str(path)}, auto_detect=false, header=true, columns={cols}, "
+            probe = (f"read_csv({sql_str(path)}, auto_detect=false, {start}, columns={cols}, "
                      f"delim={sql_str(delim)}, quote='\"', escape='\"', "
                      f"max_line_size=20000000, ignore_errors=true)")
             select = project(headers, f"(SELECT *, NULL::BIGINT AS _rn, NULL::BIGINT AS row_no "
                                       f"FROM {reader})", probe)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {select}")  # noqa: S608
+        rejects = con.execute(
+            f"SELECT line, error_message, csv_line FROM {rej} ORDER BY line"  # noqa: S608
+        ).df()
+        if plain:  # the copy's line 1 is the file's line 2
+            rejects["line"] = rejects["line"] + 1
         # Inside a transaction a new table's rowids start at a large offset, not 0.
         first = f"(SELECT min(rowid) FROM {staged})"
         con.execute(f"UPDATE {staged} SET _rn = rowid - {first} + 1"  # noqa: S608
                     + (f", row_no = rowid - {first} + 2" if project else ""))
-        return con.execute(
-            f"SELECT line, error_message, csv_line FROM {rej} ORDER BY line"  # noqa: S608
-        ).df()
+        return rejects
 
     # DuckDB's reader stops with "state machine reached an invalid state" on mixed line
     # ends (an LF file with one CRLF line, or bare CRs among LFs) and glues records at a
@@ -148,17 +175,30 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
     # mixed_endings.csv). The copy is made only when needed. A UTF-8 file is read in
     # place, BOM or not (csv_path).
     mixed = src.mixed_line_ends()
-    try:
-        rejects = stage(str(src.lf_path() if mixed else src.csv_path()))
-    except duckdb.Error as e:
-        first = str(e).splitlines()[0]
-        if mixed or "invalid state" not in first:
-            raise InputError(src.name, f"CSV could not be read: {first}") from e
+
+    def read() -> pd.DataFrame:
         try:
-            rejects = stage(str(src.lf_path()))
-        except duckdb.Error as e2:
-            raise InputError(src.name, f"CSV could not be read: "
-                             f"{str(e2).splitlines()[0]}") from e2
+            return stage(str(src.lf_path() if mixed else src.csv_path()))
+        except duckdb.Error as e:
+            first = str(e).splitlines()[0]
+            if mixed or "invalid state" not in first:
+                raise InputError(src.name, f"CSV could not be read: {first}") from e
+            try:
+                return stage(str(src.lf_path()))
+            except duckdb.Error as e2:
+                raise InputError(src.name, f"CSV could not be read: "
+                                 f"{str(e2).splitlines()[0]}") from e2
+
+    rejects = read()
+    if (not plain and rejects.empty and any(line.strip() for line in text.splitlines()[1:])
+            and not con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]):  # noqa: S608
+        # Python's csv module and DuckDB disagree on some broken quotes ('""Name"'):
+        # rows below the header that DuckDB read as nothing at all.
+        plain = True
+        rejects = read()
+    if plain:
+        src.notes["header_quote"] = ('line 1 has an unbalanced quote (\"); the column names '
+                                     "were read from line 1 as plain text")
     n_good = con.execute(f"SELECT count(*) FROM {staged}").fetchall()[0][0]  # noqa: S608
     rejected = pd.DataFrame({
         "row_no": rejects["line"].astype("int64"),
@@ -183,6 +223,25 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
         con.execute(f"UPDATE {staged} SET row_no = row_no + 1")  # the header is line 1
     return Table(name=staged, headers=headers, rows_read=n_good + len(rejected),
                  rejected=rejected)
+
+
+def _without_first_line(src: SourceFile, path: Path) -> Path:
+    """A copy of the text file at `path` without its first line (for a broken header)."""
+    out = (src.workdir or Path(tempfile.mkdtemp(prefix="delivery-trace-"))) / \
+        f"nohead-{src.sha256[:16]}.txt"
+    with open(path, "rb") as fin, open(out, "wb") as fout:
+        head = fin.read(1 << 20)
+        ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
+        while not ends and (more := fin.read(1 << 20)):
+            head += more
+            ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
+        if ends:
+            cut = min(ends) + 1
+            if head[cut - 1:cut + 1] == b"\r\n":
+                cut += 1
+            fout.write(head[cut:])
+            shutil.copyfileobj(fin, fout)
+    return out
 
 
 def _cell_text(value: object) -> str | None:

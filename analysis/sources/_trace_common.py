@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import InputError
 from ._base import ParseResult
 from ._io import HEAD_BYTES, SourceFile
-from ._tabular import Table, first_record, normalise_header, read_csv, sql_str, timestamp_sql
+from ._tabular import Table, header_record, normalise_header, read_csv, sql_str, timestamp_sql
 from ._tabular import _unique as unique_headers
 
 # Windows PowerShell 5.1 Export-Csv writes this line first unless -NoTypeInformation
@@ -67,7 +67,7 @@ def csv_head(src: SourceFile) -> tuple[list[str], int]:
         nl = text.find("\n")
         text, skip = (text[nl + 1:] if nl >= 0 else ""), 1
     try:
-        headers, _ = first_record(text)
+        headers, _, _ = header_record(text)
     except InputError:
         return [], 1 + skip
     # The names read_csv gives the table's columns (stray quotes, a BOM or a duplicate
@@ -108,6 +108,7 @@ def read_ps_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
                       sha256=hashlib.sha256((src.sha256 + TYPE_PREFIX).encode()).hexdigest(),
                       mtime=src.mtime, workdir=workdir, _encoding="utf-8")
     table = read_csv(copy, con, project)
+    src.notes.update(copy.notes)
     con.execute(f"UPDATE {table.name} SET row_no = row_no + 1")  # the #TYPE line was line 1
     rejected = table.rejected.copy()
     rejected["row_no"] = rejected["row_no"] + 1
