@@ -41,8 +41,10 @@ from .rules.providers import PROVIDER_RULES
 RULES: list[Rule] = [*ESP_LABEL_RULES, *PROVIDER_RULES, *GENERIC_RULES, *REGEX_RULES,
                      *COMMAND_RULES, *CODE_RULES, *BROAD_RULES,
                      *NONFAILURE_RULES]
+# What _fallback does is part of the version too (stored classifications are redone).
+_FALLBACK = "2: X.6/X.7 classes; onhold for a reply no rule or table explains"
 RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
-                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS)
+                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK)
 RULES_BY_ID = {r.rule_id: r for r in RULES}
 
 
@@ -248,8 +250,14 @@ def _command(command: str | None, text: str) -> str | None:
     return _COMMANDS.get(m.group(1).lower()) if m else None
 
 
-def _fallback(code: int | None, enh: str | None) -> tuple[str, str, bool | None]:
-    """(reason, rule_id, suppress override) from the code tables alone."""
+def _fallback(code: int | None, enh: str | None, has_text: bool
+              ) -> tuple[str, str, bool | None]:
+    """(reason, rule_id, suppress override) from the code tables alone.
+
+    As Sisimai's Reason.anotherone/get: an unlisted X.7.x is a security error and X.6.x a
+    content error; a reply that nothing explains is `onhold` (not enough information to
+    judge), and `undefined` is left for a failure without any reply text.
+    """
     if enh:
         subject = enh.split(".", 1)[1]
         if enh in ENHANCED_CLASS_REASONS:
@@ -257,6 +265,9 @@ def _fallback(code: int | None, enh: str | None) -> tuple[str, str, bool | None]
         if subject in ENHANCED_REASONS and not (code and code < 400 and enh[0] != "2"):
             return (ENHANCED_REASONS[subject], f"enhanced:X.{subject}",
                     True if subject in SUPPRESS_CODES else None)
+    if enh and enh[0] in "45" and enh[2] in "67" and enh[3] == ".":
+        klass = enh[2]
+        return ("securityerror" if klass == "7" else "contenterror"), f"enhanced:X.{klass}", None
     if code is not None:
         if code in REPLY_REASONS:
             # A basic code alone is too coarse to drop an address (551/553 also carry
@@ -266,7 +277,7 @@ def _fallback(code: int | None, enh: str | None) -> tuple[str, str, bool | None]
             return "delivered", f"reply:{code}", None
     if enh and enh.startswith("2."):
         return "delivered", f"enhanced:{enh}", None
-    return "undefined", "none", None
+    return ("onhold" if has_text else "undefined"), "none", None
 
 
 def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str | None, *,
@@ -300,7 +311,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
         reason, rule_id, sup, source = rule.reason, rule.rule_id, rule.suppress, rule.source
         category = rule.category
     else:
-        reason, rule_id, sup = _fallback(code, enh)
+        reason, rule_id, sup = _fallback(code, enh, bool(raw.strip()))
         source = "RFC 5321 / RFC 3463 code tables" if rule_id != "none" else ""
         category = None
     # A 2xx reply is a delivery whatever the text says ("250 ... spam folder" is still in).
@@ -444,29 +455,30 @@ def template(text: str) -> str:
 
 
 def _rows_counted(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every 'undefined' key has its row count (see refresh)."""
+    """Whether every unexplained key (rule_id 'none') has its row count (see refresh)."""
     if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = "
                        "'classifications' AND column_name = 'rows'").fetchall()[0][0]:
         return False
-    return not con.execute("SELECT count(*) FROM classifications WHERE reason = 'undefined' "
+    return not con.execute("SELECT count(*) FROM classifications WHERE rule_id = 'none' "
                            "AND rows IS NULL").fetchall()[0][0]
 
 
 def unclassified_templates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Texts the rules left 'undefined', grouped into masked templates, most rows first."""
+    """Texts that no rule or code table explained (rule_id 'none': reason onhold or
+    undefined), grouped into masked templates, most rows first."""
     # refresh() counts each key's rows; a workspace refreshed before that counts them here
     # (0.4 s at 1M sends instead of reading ~1,300 rows).
     counted = _rows_counted(con)
     if counted:
         rows = con.execute("SELECT text, sum(rows)::BIGINT FROM classifications "
-                           "WHERE reason = 'undefined' GROUP BY text ORDER BY text").fetchall()
+                           "WHERE rule_id = 'none' GROUP BY text ORDER BY text").fetchall()
     else:
         rows = con.execute(
             "SELECT text, sum(n)::BIGINT FROM ("
             f"SELECT {SENDS_TEXT} AS text, count(*) AS n FROM sends_classified s "
-            "WHERE s.reason = 'undefined' GROUP BY 1 UNION ALL "
+            "WHERE s.rule_id = 'none' GROUP BY 1 UNION ALL "
             f"SELECT {TRACE_TEXT} AS text, count(*) AS n FROM trace_classified t "
-            "WHERE t.reason = 'undefined' GROUP BY 1) GROUP BY text ORDER BY text").fetchall()
+            "WHERE t.rule_id = 'none' GROUP BY 1) GROUP BY text ORDER BY text").fetchall()
     counts: Counter[str] = Counter()
     texts: Counter[str] = Counter()
     example: dict[str, str] = {}

@@ -45,7 +45,7 @@ def _classified(code: int | None, enhanced: str | None) -> tuple[str, str, str, 
         return "", "", "", ""
     c = classify(code, enhanced, "")
     hard = "" if c.permanent is None else "yes" if c.permanent else "no"
-    return ("" if c.reason == "undefined" else c.reason, c.category, hard,
+    return ("" if c.rule_id == "none" else c.reason, c.category, hard,
             "yes" if c.suppress else "no")
 
 

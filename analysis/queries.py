@@ -391,7 +391,8 @@ def auto_bucket(span: dict[str, Any]) -> str:
 
 def unclassified_failures(con: duckdb.DuckDBPyConnection, f: Filters = Filters(),
                           limit: int = 200) -> pd.DataFrame:
-    """Failure replies no rule explained (no reason, or 'undefined'), most frequent first."""
+    """Failure replies no rule or code table explained (rule_id 'none', or not classified),
+    most frequent first."""
     where, params = f.where()
     return _df(con, f"""
         SELECT failure_code AS smtp_code, failure_enhanced AS enhanced_code,
@@ -401,6 +402,6 @@ def unclassified_failures(con: duckdb.DuckDBPyConnection, f: Filters = Filters()
                  AS recipient_domains
         FROM journeys j
         WHERE (failure_code IS NOT NULL OR failure_text IS NOT NULL)
-          AND coalesce(reason, 'undefined') = 'undefined' AND {where}
+          AND coalesce(rule_id, 'none') = 'none' AND {where}
         GROUP BY failure_code, failure_enhanced, failure_text
         ORDER BY failures DESC, smtp_code LIMIT ?""", params + [int(limit)])  # noqa: S608

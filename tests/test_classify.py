@@ -162,6 +162,18 @@ def test_code_tables_decide_without_text() -> None:
     assert (nothing.reason, nothing.category, nothing.permanent) == ("undefined", "unknown", None)
 
 
+def test_what_nothing_explains_is_onhold_as_in_sisimai() -> None:
+    """Sisimai's Reason.get/anotherone: an unlisted X.7.x is securityerror, X.6.x
+    contenterror; a reply no rule or table explains is onhold, no reply at all undefined."""
+    assert classify(550, "5.7.99", "550 5.7.99 zork").reason == "securityerror"
+    assert classify(451, "4.6.99", "zork").reason == "contenterror"
+    vague = classify(550, None, "550 zork happened")
+    assert (vague.reason, vague.category, vague.rule_id, vague.suppress) == \
+        ("onhold", "unknown", "none", False)
+    assert classify(None, None, "   ").reason == "undefined"
+    assert classify(None, None, None, esp_label="Unknown").reason == "undefined"  # a label rule
+
+
 def test_esp_labels_are_a_fallback_only() -> None:
     full = classify(None, None, None, esp_label="Soft Bounce - Mailbox Full")
     assert (full.reason, full.rule_id) == ("mailboxfull", "esp:soft bounce - mailbox full")
@@ -224,7 +236,7 @@ ROUND2 = [
     # X.7.1 alone: "Delivery not authorized, message refused" (rejected, not securityerror).
     ((550, "5.7.1", "550 5.7.1 Requested action not taken: message refused"), "rejected"),
     # The remote MTA's name is not evidence ("dns" inside "yahoodns").
-    ((None, None, "host mx.yahoodns.example[192.0.2.1] said: 550 Action not taken"), "undefined"),
+    ((None, None, "host mx.yahoodns.example[192.0.2.1] said: 550 Action not taken"), "onhold"),
     ((None, None, "552 5.2.2 Mailbox size limit exceeded for user"), "mailboxfull"),
     ((None, None, "550 Recipient has blocked messages from this sender"), "filtered"),
     ((None, None, "550 Recipient account is not active"), "suspend"),
@@ -267,7 +279,7 @@ def test_refresh_builds_table_and_views(store) -> None:
     assert n == 5  # distinct failure keys; deliveries and opens are not stored
     got = dict(cur.execute("SELECT row_no, reason FROM sends_classified").fetchall())
     assert got == {1: "userunknown", 2: "userunknown", 3: "mailboxfull", 4: "delivered",
-                   5: None, 6: "mailboxfull", 7: "undefined", 8: "undefined"}
+                   5: None, 6: "mailboxfull", 7: "onhold", 8: "onhold"}
     versions = cur.execute("SELECT DISTINCT rules_version FROM classifications").fetchall()
     assert versions == [(cl.RULES_VERSION,)]
     cur.execute("INSERT INTO trace_events (import_id, row_no, event, smtp_code, enhanced_code, "
@@ -298,6 +310,20 @@ def test_unclassified_templates_group_masked_texts(store) -> None:
     assert list(df.columns) == ["template", "rows", "texts", "example"]
     assert df.to_dict("records")[0]["template"] == "550 weird thing <n> happened"
     assert (df["rows"].iloc[0], df["texts"].iloc[0]) == (2, 2)
+
+
+def test_unclassified_failures_lists_what_no_rule_explained(store) -> None:
+    """The Bounce explorer's "what the rules miss": rule_id 'none' (onhold), not the rest."""
+    from analysis import journeys, queries
+
+    cur = store.cursor()
+    _insert_sends(cur, SENDS)
+    cl.refresh(cur)
+    journeys.rebuild(cur)
+    df = queries.unclassified_failures(cur)
+    assert sorted(df["example_text"]) == ["550 weird thing 12345 happened",
+                                          "550 weird thing 67890 happened"]
+    assert df["failures"].tolist() == [1, 1]
 
 
 def test_template_masks_addresses_ips_ids_and_numbers() -> None:

@@ -141,7 +141,8 @@ REASONS: dict[str, tuple[str, bool, str]] = {
                   "The reason could not be determined from the reply: read the full reply "
                   "and consider adding a rule."),
     "onhold": ("unknown", False,
-               "Not enough information yet: wait for further attempts or reports."),
+               "Not enough information to tell why: read the full reply (and the ESP's "
+               "report), wait for further attempts, and add a rule if it recurs."),
     "delivered": ("none", False, "Delivered: nothing to do."),
     "vacation": ("none", False, "An auto-reply: the message was delivered."),
     "feedback": ("none", False,
