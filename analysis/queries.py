@@ -354,8 +354,15 @@ def journey(con: duckdb.DuckDBPyConnection, journey_id: int) -> dict[str, Any] |
 
 def timeline(con: duckdb.DuckDBPyConnection, journey_id: int) -> pd.DataFrame:
     """Every ESP row and matched trace event of one journey, in time order."""
+    # journey_events keeps no raw text: it is read here from the few trace rows shown (one
+    # input row can hold several events, e.g. an Exchange row per recipient: same raw).
     return _df(con, """
-        WITH j AS (SELECT * FROM journeys WHERE journey_id = ?)
+        WITH j AS (SELECT * FROM journeys WHERE journey_id = ?),
+        e AS (SELECT * FROM journey_events WHERE journey_id = ?),
+        r AS (SELECT t.import_id, t.row_no, any_value(t.raw) AS raw
+              FROM trace_events t SEMI JOIN e ON t.import_id = e.import_id
+                   AND t.row_no = e.row_no
+              GROUP BY ALL)
         SELECT s.event_time, 'ESP' AS side, i.format AS source, i.file_name, s.row_no, s.event,
                s.smtp_code, s.enhanced_code, s.smtp_text AS detail, NULL AS server,
                NULL AS match, s.raw
@@ -364,9 +371,8 @@ def timeline(con: duckdb.DuckDBPyConnection, journey_id: int) -> pd.DataFrame:
         JOIN imports i ON i.import_id = s.import_id
         UNION ALL
         SELECT e.event_time, 'trace', e.format, i.file_name, e.row_no, e.event, e.smtp_code,
-               e.enhanced_code, e.detail, e.server, e.match, e.raw
-        FROM journey_events e JOIN imports i USING (import_id)
-        WHERE e.journey_id = ?
+               e.enhanced_code, e.detail, e.server, e.match, r.raw
+        FROM e JOIN imports i USING (import_id) LEFT JOIN r USING (import_id, row_no)
         ORDER BY event_time, side""", [journey_id, journey_id])
 
 

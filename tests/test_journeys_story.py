@@ -120,6 +120,57 @@ def test_match_report_lists_the_unmatched(story) -> None:
     assert not [c for c in report.clock if c.warning]
 
 
+def test_timeline_shows_each_trace_event_with_its_input_row(story) -> None:
+    """queries.timeline reads each trace event's raw input row from trace_events (the
+    journey tables keep none), also where one row holds several events."""
+    from analysis.queries import timeline
+
+    _, store = story
+    cur = store.cursor()
+    journeys = [j for (j,) in cur.execute(
+        "SELECT DISTINCT journey_id FROM journey_events ORDER BY 1").fetchall()]
+    assert len(journeys) >= 10
+    for jid in journeys:
+        trace = timeline(cur, jid).query("side == 'trace'")
+        assert len(trace) == cur.execute("SELECT count(*) FROM journey_events WHERE "
+                                         "journey_id = ?", [jid]).fetchall()[0][0]
+        for row in trace.itertuples():
+            raws = {r for (r,) in cur.execute(
+                "SELECT t.raw FROM trace_events t JOIN imports i USING (import_id) WHERE "
+                "i.file_name = ? AND t.row_no = ?", [row.file_name, row.row_no]).fetchall()}
+            assert raws == {row.raw}, (jid, row)
+
+
+def test_failure_classes_are_kept_and_redone_when_the_rules_change(story) -> None:
+    """journeys.rebuild classifies only failures it has not classified under these rules."""
+    from analysis import classify_bulk, journeys
+
+    _, store = story
+    cur = store.cursor()
+    before = cur.execute("SELECT count(*) FROM failure_classes").fetchall()[0][0]
+    assert before == cur.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT failure_code, failure_enhanced, failure_text "
+        "FROM journeys WHERE failure_code IS NOT NULL OR failure_text IS NOT NULL)"
+    ).fetchall()[0][0] > 0
+    calls: list[int] = []
+    real = classify_bulk.classify_keys
+
+    def counted(con, keys, out):  # noqa: ANN001, ANN202
+        calls.append(con.execute(f"SELECT count(*) FROM {keys}").fetchall()[0][0])  # noqa: S608
+        return real(con, keys, out)
+
+    classify_bulk.classify_keys = counted
+    try:
+        journeys.rebuild(cur)
+        assert calls == []  # nothing new
+        cur.execute("UPDATE failure_classes SET rules_version = 'old'")
+        journeys.rebuild(cur)
+        assert calls == [before]  # all of them again
+    finally:
+        classify_bulk.classify_keys = real
+    assert cur.execute("SELECT count(*) FROM failure_classes").fetchall()[0][0] == before
+
+
 def test_latency_is_send_to_last_trace_event(story) -> None:
     df, _ = story
     m11 = df.loc["kofi.mensah@oakridge.example.org"]
