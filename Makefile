@@ -28,32 +28,23 @@ bench: .venv/.ok postfix
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-# Debian packages for the browser tests and chart export (chromium) and for the real
-# Postfix integration test and the pflogsumm baseline. Installed only when we are root
-# on Debian; elsewhere the tests that need them skip and say why.
+# Debian packages for the browser tests and chart export (chromium), the real Postfix
+# integration test and the pflogsumm baseline (postfix, pflogsumm), and the workbook test
+# (LibreOffice Calc). Installed only when we are root on Debian; elsewhere the tests that
+# need them skip and say why. $(call apt_install,PACKAGES,APT OPTIONS,MESSAGE IF NOT ROOT)
+apt_install = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $(2) $(1) >/dev/null; else echo "$(3)"; fi
+
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; \
-	  else echo "no chromium: browser tests skip"; fi; }
+	@command -v chromium >/dev/null 2>&1 || { $(call apt_install,chromium,,no chromium: browser tests skip); }
 
 postfix:
 	@{ [ -x /usr/sbin/postfix ] && command -v pflogsumm >/dev/null 2>&1; } || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
-	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postfix pflogsumm >/dev/null; \
-	  else echo "no postfix: the Postfix integration test skips"; fi; }
+	  if command -v debconf-set-selections >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; fi; \
+	  $(call apt_install,postfix pflogsumm,,no postfix: the Postfix integration test skips); }
 
-# LibreOffice Calc opens the Excel report in the tests (it must open without repair).
 office:
-	@command -v soffice >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-	      --no-install-recommends libreoffice-calc >/dev/null; \
-	  else echo "no LibreOffice: the workbook-opens test skips"; fi; }
+	@command -v soffice >/dev/null 2>&1 || { $(call apt_install,libreoffice-calc,--no-install-recommends,no LibreOffice: the workbook-opens test skips); }
 
 clean-workspace:
 	rm -f data/workspace.duckdb data/workspace.duckdb.wal
