@@ -147,7 +147,14 @@ def test_two_browser_sessions_uploading_and_deleting_at_once(browser, tmp_path: 
         _choose_for_delete(a, f"{doomed[second]}: {second}")  # both delete the same one
         _button(b, "Delete selected").click()
         _button(a, "Delete selected").click()
+        # When B's delete lands first, A's choice vanishes from the list, A's click finds the
+        # button disabled and A's page does not rerun: its sidebar, drawn before B's commit,
+        # stays as it was until A's next interaction (Streamlit does not push). So each user
+        # looks again, as a user would, and both must see the same final state.
         for page in (a, b):
+            _idle(page)
+            assert not page.locator('[data-testid="stException"]').count()
+            _open_upload(page, url)
             page.locator('[data-testid="stSidebar"]').get_by_text("Trace files: 3 files") \
                 .wait_for()
             page.locator('[data-testid="stSidebar"]').get_by_text("ESP exports: 2 files") \
