@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, sources
 from .errors import DeliveryTraceError
 from .sources._base import ParseOptions
 
@@ -165,6 +165,8 @@ def cmd_load(args: argparse.Namespace) -> int:
             print(f"{r.file}: {r.format} ({r.side}) - {r.rows_read} rows read, {state}")
             for line in _note_lines(r.notes):
                 print(f"  {line}")
+            for warning in sources.note_warnings(r.notes):
+                print(f"  warning: {warning}")
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"delivery-trace: {r.error}", file=sys.stderr)

@@ -339,7 +339,7 @@ class Store:
             # script by raising from its next st call, here the progress bar): the files
             # already committed reach journeys now, not at the next change or restart.
             if any(r.ok and not r.skipped for r in results):
-                self.refresh_derived()
+                self._refresh_after_load(results)
         if progress:
             progress(1.0, "Done")
         return results
@@ -486,6 +486,24 @@ class Store:
             if found and refresh:
                 self.refresh_derived()
         return bool(found)
+
+    def _refresh_after_load(self, results: list[LoadResult]) -> None:
+        """refresh_derived after files were committed; a failure is a note, not a raise.
+
+        The files' rows are in (each file committed on its own), so the caller gets its
+        results; the derived tables stay as they were and are rebuilt when the workspace
+        is next opened (the data generation is ahead of the derived one).
+        """
+        try:
+            self.refresh_derived()
+        except Exception as e:  # noqa: BLE001 - e.g. DuckDB out of memory under the limit
+            first = str(e).splitlines()[0] if str(e) else ""
+            note = _mask(f"the rows are loaded, but classification and journeys could not be "
+                         f"updated ({type(e).__name__}: {first}); they are rebuilt when the "
+                         "workspace is next opened")
+            for r in results:
+                if r.ok and not r.skipped:
+                    r.notes["derived_error"] = note
 
     def clear(self, origin: str | None = None) -> int:
         """Delete every import (or those of one origin, e.g. 'demo'). Returns how many."""

@@ -170,6 +170,10 @@ def note_warnings(notes: dict) -> list[str]:
             "$_.Recipients -join ';'}}, @{n='RecipientStatus';e={$_.RecipientStatus -join "
             "';'}} -ExcludeProperty Recipients,RecipientStatus | Export-Csv tracking.csv "
             "-NoTypeInformation -Encoding UTF8")
+    if notes.get("derived_error"):
+        out.append(f"{notes['derived_error'][0].upper()}{notes['derived_error'][1:]} "
+                   "(restart the app, or raise DELIVERY_TRACE_MEMORY_LIMIT if DuckDB ran out "
+                   "of memory).")
     if notes.get("header_quote"):
         out.append(f"{notes['header_quote'][0].upper()}{notes['header_quote'][1:]}: check "
                    "that the column names look right.")
