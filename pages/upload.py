@@ -119,10 +119,11 @@ if st.session_state.get("upload_results"):
         notes = {k: v for k, v in (r.get("notes") or {}).items() if k not in ("mapping", "message")}
         for warning in sources.note_warnings(notes) if not r["error"] else ():
             st.warning(f"{r['file']}: {warning}")
-        if notes and not r["error"]:
+        shown = {k: v for k, v in notes.items()
+                 if k not in sources.WARNING_NOTES and not isinstance(v, (dict, list))}
+        if shown and not r["error"]:
             st.caption(f"{r['file']}: " + ", ".join(f"{k.replace('_', ' ')}: {v}"
-                                                    for k, v in notes.items()
-                                                    if not isinstance(v, (dict, list))))
+                                                    for k, v in shown.items()))
     st.dataframe(res[["file", "format", "side", "rows_read", "rows_loaded", "rows_rejected",
                       "skipped", "tz"]], hide_index=True, key="upload_result_table")
 

@@ -72,6 +72,9 @@ def test_upload_page_says_how_to_export_exchange_recipients(workspace: Path) -> 
     (warning,) = [w.value for w in at.warning if "System.String[]" in w.value]
     assert warning.startswith("tracking.csv: 16 rows name their recipients")
     assert "$_.Recipients -join ';'" in warning
+    # The warning replaces the raw note; the other notes stay in the caption.
+    (caption,) = [c.value for c in at.caption if c.value.startswith("tracking.csv: ")]
+    assert "records: 16" in caption and "recipients not exported" not in caption
 
 
 def test_upload_page_rejects_garbage_with_a_message(workspace: Path) -> None:

@@ -157,6 +157,10 @@ def parse_with(source: Source, src: SourceFile, con, opts: ParseOptions) -> Pars
     return result
 
 
+# Import notes that note_warnings turns into a warning (shown instead of the raw note).
+WARNING_NOTES = ("recipients_not_exported", "derived_error", "header_quote")
+
+
 def note_warnings(notes: dict) -> list[str]:
     """What a user should do about an import's notes, in plain words (the Upload page)."""
     out = []
