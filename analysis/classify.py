@@ -390,15 +390,6 @@ def _view_sql(name: str, table: str, a: str, text: str, failure: str) -> str:
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the classification of every distinct (code, enhanced code, text)."""
-    from .classify_bulk import classify_keys
-
-    con.execute("""CREATE TABLE IF NOT EXISTS classifications (
-        smtp_code INTEGER, enhanced_code VARCHAR, text VARCHAR, reason VARCHAR NOT NULL,
-        category VARCHAR NOT NULL, permanent BOOLEAN, suppress BOOLEAN NOT NULL,
-        advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
-    # How many sends and trace rows carry the key (unclassified_templates reads it).
-    con.execute("ALTER TABLE classifications ADD COLUMN IF NOT EXISTS rows BIGINT")
-    con.execute("DELETE FROM classifications WHERE rules_version <> ?", [RULES_VERSION])
     # One domain per key (the smallest) is enough to recognise a provider by its domain.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _dt_class_keys AS "  # noqa: S608
@@ -408,27 +399,43 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         f" UNION ALL SELECT t.smtp_code, t.enhanced_code, {TRACE_TEXT} AS text, "
         "t.recipient_domain AS domain FROM trace_events t WHERE " + TRACE_FAILURE +
         ") GROUP BY ALL")
-    con.execute("DELETE FROM classifications c WHERE NOT EXISTS (SELECT 1 FROM "
-                "_dt_class_keys k WHERE " + _KEY_JOIN.format(a="k", text="k.text") + ")")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _dt_new_keys AS SELECT * FROM _dt_class_keys k "
-        "WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE "
-        + _KEY_JOIN.format(a="k", text="k.text") + ")")
-    con.execute("UPDATE classifications AS c SET rows = k.n FROM _dt_class_keys k WHERE "
-                + _KEY_JOIN.format(a="k", text="k.text"))
+    sync_classes(con, "classifications", "_dt_class_keys")
     con.execute("DROP TABLE IF EXISTS _dt_class_keys")
+    con.execute(_view_sql("sends_classified", "sends", "s", SENDS_TEXT, SENDS_FAILURE))
+    con.execute(_view_sql("trace_classified", "trace_events", "t", TRACE_TEXT, TRACE_FAILURE))
+
+
+def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> None:
+    """Make `table` hold the classification of exactly the keys in temp table `keys`.
+
+    `keys` has smtp_code, enhanced_code, text, domain (NULL for none) and n (how many rows
+    carry the key). Rows of other rules versions and keys no longer present are dropped,
+    row counts updated, and only new keys classified: each key once per rules version.
+    """
+    from .classify_bulk import classify_keys
+
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
+        smtp_code INTEGER, enhanced_code VARCHAR, text VARCHAR, reason VARCHAR NOT NULL,
+        category VARCHAR NOT NULL, permanent BOOLEAN, suppress BOOLEAN NOT NULL,
+        advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
+    # How many rows carry the key (unclassified_templates reads it for classifications).
+    con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS rows BIGINT")
+    con.execute(f"DELETE FROM {table} WHERE rules_version <> ?", [RULES_VERSION])  # noqa: S608
+    key = _KEY_JOIN.format(a="k", text="k.text")
+    con.execute(f"DELETE FROM {table} c WHERE NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM {keys} k WHERE {key})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dt_new_keys AS SELECT * FROM {keys} k "  # noqa: S608
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE {key})")
+    con.execute(f"UPDATE {table} AS c SET rows = k.n FROM {keys} k WHERE {key}")  # noqa: S608
     if con.execute("SELECT count(*) FROM _dt_new_keys").fetchall()[0][0]:
         classify_keys(con, "_dt_new_keys", "_dt_new_classes")
         con.execute(
-            "INSERT INTO classifications (smtp_code, enhanced_code, text, "  # noqa: S608
+            f"INSERT INTO {table} (smtp_code, enhanced_code, text, "  # noqa: S608
             f"{', '.join(_OUT)}, rules_version, rows) SELECT c.smtp_code, c.enhanced_code, "
             f"c.text, {', '.join('c.' + x for x in _OUT)}, ?, k.n FROM _dt_new_classes c "
-            "JOIN _dt_new_keys k ON " + _KEY_JOIN.format(a="k", text="k.text"),
-            [RULES_VERSION])
+            f"JOIN _dt_new_keys k ON {key}", [RULES_VERSION])
         con.execute("DROP TABLE IF EXISTS _dt_new_classes")
     con.execute("DROP TABLE IF EXISTS _dt_new_keys")
-    con.execute(_view_sql("sends_classified", "sends", "s", SENDS_TEXT, SENDS_FAILURE))
-    con.execute(_view_sql("trace_classified", "trace_events", "t", TRACE_TEXT, TRACE_FAILURE))
 
 
 _MASKS = (

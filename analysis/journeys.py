@@ -436,30 +436,14 @@ def _write_journeys(con: duckdb.DuckDBPyConnection) -> None:
     The results are kept in `failure_classes` (per rules version), so a rebuild classifies
     only the failures it has not seen (13k classify calls, 4 s, at 1M sends; issue 7).
     """
-    from .classify import RULES_VERSION
-    from .classify_bulk import classify_keys
+    from .classify import sync_classes
 
-    key = ("c.smtp_code IS NOT DISTINCT FROM {a}.smtp_code AND c.enhanced_code IS NOT "
-           "DISTINCT FROM {a}.enhanced_code AND c.text IS NOT DISTINCT FROM {a}.text")
-    con.execute("CREATE TABLE IF NOT EXISTS failure_classes (smtp_code INTEGER, "
-                "enhanced_code VARCHAR, text VARCHAR, "
-                + ", ".join(f"{k} {t}" for k, t in CLASS_COLUMNS.items())
-                + ", rules_version VARCHAR NOT NULL)")
-    con.execute("DELETE FROM failure_classes WHERE rules_version <> ?", [RULES_VERSION])
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _jfail AS SELECT DISTINCT failure_code AS smtp_code, "
-        "failure_enhanced AS enhanced_code, failure_text AS text, NULL::VARCHAR AS domain "
-        "FROM _jv WHERE failure_code IS NOT NULL OR failure_text IS NOT NULL")
-    con.execute("DELETE FROM failure_classes c WHERE NOT EXISTS (SELECT 1 FROM _jfail k "
-                "WHERE " + key.format(a="k") + ")")
-    con.execute("CREATE OR REPLACE TEMP TABLE _jnew AS SELECT * FROM _jfail k WHERE NOT EXISTS "
-                "(SELECT 1 FROM failure_classes c WHERE " + key.format(a="k") + ")")
-    if con.execute("SELECT count(*) FROM _jnew").fetchall()[0][0]:
-        classify_keys(con, "_jnew", "_jclass")
-        con.execute(
-            "INSERT INTO failure_classes SELECT smtp_code, enhanced_code, text, "
-            + ", ".join(f"{k}::{t}" for k, t in CLASS_COLUMNS.items()) + ", ? FROM _jclass",
-            [RULES_VERSION])
+        "CREATE OR REPLACE TEMP TABLE _jfail AS SELECT failure_code AS smtp_code, "
+        "failure_enhanced AS enhanced_code, failure_text AS text, NULL::VARCHAR AS domain, "
+        "count(*) AS n FROM _jv WHERE failure_code IS NOT NULL OR failure_text IS NOT NULL "
+        "GROUP BY ALL")
+    sync_classes(con, "failure_classes", "_jfail")
     cols = ", ".join(f"c.{k}" for k in CLASS_COLUMNS)
     con.execute(
         f"CREATE OR REPLACE TABLE journeys AS SELECT j.*, {cols} FROM _jv j "
@@ -468,8 +452,7 @@ def _write_journeys(con: duckdb.DuckDBPyConnection) -> None:
         "AND c.text IS NOT DISTINCT FROM j.failure_text "
         "AND (j.failure_code IS NOT NULL OR j.failure_text IS NOT NULL) "
         "ORDER BY j.sent_at, j.recipient")
-    for t in ("_jfail", "_jnew", "_jclass"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute("DROP TABLE IF EXISTS _jfail")
 
 
 def _ensure(con: duckdb.DuckDBPyConnection) -> None:
