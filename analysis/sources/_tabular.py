@@ -225,22 +225,19 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
                  rejected=rejected)
 
 
+def copy_without_first_line(path: Path, out: Path) -> None:
+    """Copy the UTF-8 text file `path` to `out` without its first line (any line end)."""
+    with open(path, encoding="utf-8", newline="") as fin, \
+            open(out, "w", encoding="utf-8", newline="") as fout:
+        fin.readline()
+        shutil.copyfileobj(fin, fout)
+
+
 def _without_first_line(src: SourceFile, path: Path) -> Path:
-    """A copy of the text file at `path` without its first line (for a broken header)."""
+    """A copy of the file at `path` without its first line (for a broken header)."""
     out = (src.workdir or Path(tempfile.mkdtemp(prefix="delivery-trace-"))) / \
         f"nohead-{src.sha256[:16]}.txt"
-    with open(path, "rb") as fin, open(out, "wb") as fout:
-        head = fin.read(1 << 20)
-        ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
-        while not ends and (more := fin.read(1 << 20)):
-            head += more
-            ends = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
-        if ends:
-            cut = min(ends) + 1
-            if head[cut - 1:cut + 1] == b"\r\n":
-                cut += 1
-            fout.write(head[cut:])
-            shutil.copyfileobj(fin, fout)
+    copy_without_first_line(path, out)
     return out
 
 

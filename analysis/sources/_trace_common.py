@@ -21,7 +21,15 @@ import pandas as pd
 from ..errors import InputError
 from ._base import ParseResult
 from ._io import HEAD_BYTES, SourceFile
-from ._tabular import Table, header_record, normalise_header, read_csv, sql_str, timestamp_sql
+from ._tabular import (
+    Table,
+    copy_without_first_line,
+    header_record,
+    normalise_header,
+    read_csv,
+    sql_str,
+    timestamp_sql,
+)
 from ._tabular import _unique as unique_headers
 
 # Windows PowerShell 5.1 Export-Csv writes this line first unless -NoTypeInformation
@@ -99,10 +107,7 @@ def read_ps_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
         return read_csv(src, con, project)
     workdir = src.workdir or Path(tempfile.mkdtemp(prefix="delivery-trace-"))
     out = workdir / f"notype-{src.sha256[:16]}.csv"
-    with open(src.utf8_path(), encoding="utf-8", newline="") as fin, \
-            open(out, "w", encoding="utf-8", newline="") as fout:
-        fin.readline()
-        shutil.copyfileobj(fin, fout)
+    copy_without_first_line(src.utf8_path(), out)
     head = out.read_bytes()[:HEAD_BYTES]
     copy = SourceFile(name=src.name, path=out, size=out.stat().st_size, head=head,
                       sha256=hashlib.sha256((src.sha256 + TYPE_PREFIX).encode()).hexdigest(),
