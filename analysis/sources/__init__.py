@@ -175,10 +175,15 @@ def note_warnings(notes: dict) -> list[str]:
             "';'}} -ExcludeProperty Recipients,RecipientStatus | Export-Csv tracking.csv "
             "-NoTypeInformation -Encoding UTF8")
     if notes.get("derived_error"):
-        out.append(f"{notes['derived_error'][0].upper()}{notes['derived_error'][1:]} "
+        out.append(f"{_sentence(notes['derived_error'])} "
                    "(restart the app, or raise DELIVERY_TRACE_MEMORY_LIMIT if DuckDB ran out "
                    "of memory).")
     if notes.get("header_quote"):
-        out.append(f"{notes['header_quote'][0].upper()}{notes['header_quote'][1:]}: check "
+        out.append(f"{_sentence(notes['header_quote'])}: check "
                    "that the column names look right.")
     return out
+
+
+def _sentence(text: str) -> str:
+    """The note with its first letter capitalised (str.capitalize lowers the rest)."""
+    return text[:1].upper() + text[1:]

@@ -299,11 +299,14 @@ class Tables:
 NOT_USED = ("blank", "other_daemon", "session", "context", "unknown")
 
 
-StageSQL = Callable[..., None]
+# A parser's own stages: classify(con, parsed, kinds) and events(con, parsed, kinds, events),
+# each creating its output table from the named input tables.
+ClassifySQL = Callable[[duckdb.DuckDBPyConnection, str, str], None]
+EventsSQL = Callable[[duckdb.DuckDBPyConnection, str, str, str], None]
 
 
 def parse_syslog(src: SourceFile, con: duckdb.DuckDBPyConnection, opts: ParseOptions, *,
-                 fmt: str, prefix: str, qid_re: str, classify: StageSQL, events: StageSQL,
+                 fmt: str, prefix: str, qid_re: str, classify: ClassifySQL, events: EventsSQL,
                  broken: dict[str, str]) -> ParseResult:
     """The pipeline a queue-ID syslog parser shares: lines, prefix split, the parser's own
     line classification (`classify(con, parsed, kinds)`), the year, the parser's events
