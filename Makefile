@@ -6,7 +6,7 @@ PORT ?= 8501
 .PHONY: run test lint bench browser postfix office clean-workspace
 
 run: .venv/.ok
-	.venv/bin/streamlit run app.py --server.port $(PORT)
+	.venv/bin/python serve.py --server.port $(PORT)
 
 # pytest's exit 5 ("no tests collected") is a broken suite: report it as a failure.
 test: .venv/.ok browser postfix office

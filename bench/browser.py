@@ -1,6 +1,6 @@
 """The Overview page's first render in a real browser (Playwright + Debian chromium).
 
-Each run starts a fresh `streamlit run app.py` on 127.0.0.1 with DELIVERY_TRACE_WORKSPACE
+Each run starts a fresh `python serve.py` (= `make run`) on 127.0.0.1 with DELIVERY_TRACE_WORKSPACE
 set to the benchmark workspace (recipe: ../shared/TESTING.md), waits until it is healthy,
 then times page.goto() until the Overview has drawn its tiles and every chart and the
 app has stopped running. `python -m bench.browser WORKSPACE [--repeat N]` prints JSON.
@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -53,14 +54,77 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(workspace: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {"DELIVERY_TRACE_WORKSPACE": workspace}
+def _start(command: list[str], env: dict[str, str], port: int,
+           log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, *command, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, process_group=0, stdout=fh, stderr=fh)
+            cwd=ROOT, env=os.environ | env, process_group=0, stdout=fh, stderr=fh)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def overview_figures(workspace: str) -> list[str]:
+    """The Overview's 8 figures for all campaigns, as Plotly JSON, built as the page does."""
+    from analysis import charts, queries
+    from analysis.queries import Filters, auto_bucket
+    from analysis.store import Store
+
+    store = Store(workspace)
+    con, f, top = store.cursor(), Filters(), 12
+    try:
+        k = queries.kpis(con, f)
+        figs = [
+            charts.chart_funnel(k), charts.chart_verdicts(queries.verdict_counts(con, f)),
+            charts.chart_failures_by_code(queries.failures_by_code(con, f)),
+            charts.chart_failures_by_domain(queries.failures_by_domain(con, f, top)),
+            charts.chart_domain_heatmap(queries.domain_category_matrix(con, f, top)),
+            charts.chart_category_sunburst(queries.category_tree(con, f)),
+            charts.chart_failures_over_time(queries.failures_over_time(
+                con, f, auto_bucket(queries.time_span(con, f)))),
+            charts.chart_domain_incidents(queries.domain_incidents(con, f), top=top)]
+    finally:
+        con.close()
+        store.close()
+    return [fig.to_json() for fig in figs]
+
+
+def bare_render(workspace: str, timeout: float = 180,
+                log: Path = Path(os.devnull)) -> dict[str, Any]:
+    """The same-run baseline: bench/bare_overview.py drawing the Overview's 8 figures."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp) / "figures.json"
+        figures.write_text(json.dumps(overview_figures(workspace)), encoding="utf-8")
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = _start(["-m", "streamlit", "run", "bench/bare_overview.py"],
+                      {"BENCH_FIGURES": str(figures)}, port, log)
+        try:
+            _wait_healthy(url, proc, 90)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM)
+                page = browser.new_page(viewport={"width": 1400, "height": 3000})
+                t0 = time.perf_counter()
+                page.goto(url)
+                page.locator('[data-testid="stMetric"]').nth(11).wait_for(
+                    timeout=timeout * 1000)
+                tiles = time.perf_counter() - t0
+                page.wait_for_function(_DONE_JS, arg=8, timeout=timeout * 1000, polling=50)
+                seconds = time.perf_counter() - t0
+                browser.close()
+        finally:
+            _stop(proc)
+    return {"bare_seconds": seconds, "bare_tiles_seconds": tiles}
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> float:
@@ -86,13 +150,16 @@ def _vmhwm_mb(pid: int) -> float | None:
 
 
 def first_render(workspace: str, charts: int = 8, timeout: float = 180,
-                 log: Path = Path(os.devnull)) -> dict[str, Any]:
-    """One cold start: seconds from navigation until the Overview is completely drawn."""
+                 log: Path = Path(os.devnull), baseline: bool = True) -> dict[str, Any]:
+    """One cold start: seconds from navigation until the Overview is completely drawn.
+
+    With `baseline`, then the bare page of `bare_render` (bare_seconds, bare_tiles_seconds).
+    """
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = _start(workspace, port, log)
+    proc = _start(["serve.py"], {"DELIVERY_TRACE_WORKSPACE": workspace}, port, log)
     try:
         startup = _wait_healthy(url, proc, 90)
         with sync_playwright() as p:
@@ -116,17 +183,16 @@ def first_render(workspace: str, charts: int = 8, timeout: float = 180,
             warm = time.perf_counter() - t1
             browser.close()
         rss = _vmhwm_mb(proc.pid)
+        _stop(proc)
+        bare = bare_render(workspace, timeout, log) if baseline else {}
         return {"ok": True, "seconds": seconds, "title_seconds": title, "tiles_seconds": tiles,
                 "warm_seconds": warm, "server_start_seconds": startup, "charts": drawn,
-                "peak_rss_mb": rss}
+                "peak_rss_mb": rss, **bare}
     except Exception as e:  # noqa: BLE001 - reported, not raised
         return {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            _stop(proc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,11 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--charts", type=int, default=8)
     ap.add_argument("--log", type=Path, default=Path(os.devnull))
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the bare Streamlit page with the same figures")
     args = ap.parse_args(argv)
     reason = skip_reason()
     for _ in range(args.repeat):
         res = {"ok": False, "skipped": reason} if reason else \
-            first_render(args.workspace, args.charts, log=args.log)
+            first_render(args.workspace, args.charts, log=args.log,
+                         baseline=not args.no_baseline)
         print(json.dumps(res), flush=True)
     return 0
 

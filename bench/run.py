@@ -170,7 +170,8 @@ class Runner:
             res["browser"] = {"n": 0, "skipped": "--no-browser"}
         else:  # every size, to show what depends on the data; repeated at the largest
             res["browser"] = self.repeat("Overview first render (browser)",
-                                         lambda: _browser(ws, folder), None if largest else 1)
+                                         lambda: _browser(ws, folder, largest),
+                                         None if largest else 1)
 
     # -- all ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -200,10 +201,13 @@ def _keep(store: list[dict[str, Any]], res: dict[str, Any]) -> dict[str, Any]:
     return res
 
 
-def _browser(ws: str, folder: Path) -> dict[str, Any]:
-    """One first render in a fresh streamlit + chromium (a subprocess of its own)."""
+def _browser(ws: str, folder: Path, baseline: bool) -> dict[str, Any]:
+    """One first render in a fresh streamlit + chromium (a subprocess of its own), and with
+    `baseline` the bare Streamlit page drawing the same figures (at the largest size only:
+    it does not depend on the data and takes ~15 s)."""
     proc = subprocess.run([sys.executable, "-m", "bench.browser", ws, "--log",
-                           str(folder / "streamlit.log")], cwd=ROOT, capture_output=True,
+                           str(folder / "streamlit.log"),
+                           *([] if baseline else ["--no-baseline"])], cwd=ROOT, capture_output=True,
                           text=True, timeout=600, check=False)
     lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
     if not lines:

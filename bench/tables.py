@@ -105,7 +105,9 @@ def scaling_table(result: dict[str, Any], md: bool) -> str:
     names.append(("Overview first render", lambda r: _fmt_s(r.get("browser", {}))))
     for key, label in (("title_seconds", "  of which: title shown"),
                        ("tiles_seconds", "  of which: 12 tiles shown"),
-                       ("warm_seconds", "Overview, second visitor (warm server)")):
+                       ("warm_seconds", "Overview, second visitor (warm server)"),
+                       ("bare_seconds", "baseline: bare Streamlit page, same 8 figures"),
+                       ("bare_tiles_seconds", "  of which: 12 tiles shown")):
         names.append((label, lambda r, k=key: _mins(r.get("browser", {}), k)))
     rows = [[name] + [fn(result["sizes"][s]) for s in sizes] for name, fn in names]
     return _table(["seconds (min / median)"] + [f"{int(s):,}" for s in sizes], rows, md)

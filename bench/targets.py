@@ -85,7 +85,10 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("peak RSS, loading every input + refresh", "-", f"< {RSS_MB:,} MB",
                          None, str(b.get("error") or "not measured")))
     s = r.get("browser", {})
+    bare = (s.get("mins") or {}).get("bare_seconds")
+    note = _why(s) or (f"a bare Streamlit page drawing the same 8 figures: {bare:.2f} s"
+                       if bare else "")
     rows.append(_row("Overview first render (chromium)", f"{s['min']:.2f} s" if s.get("n")
                      else "-", f"< {RENDER_S:.0f} s", s["min"] < RENDER_S if s.get("n") else None,
-                     _why(s)))
+                     note))
     return rows

@@ -112,3 +112,26 @@ def test_runner_names_every_target(tmp_path: Path, capsys: pytest.CaptureFixture
     printed = capsys.readouterr().out
     assert all(name in printed for name in expected)
     assert "Targets at 2,000 ESP rows" in md.read_text()
+
+
+def test_browser_measurement_draws_the_overview_and_its_baseline(tmp_path: Path) -> None:
+    """bench.browser on the demo: the Overview (via serve.py) and the bare baseline page both
+    draw all 8 charts in a real Chromium (no timings asserted)."""
+    from bench import browser
+
+    if browser.skip_reason():
+        pytest.skip(browser.skip_reason())
+    from analysis import demo
+
+    ws = tmp_path / "demo.duckdb"
+    store = Store(ws)
+    try:
+        demo.load_demo(store)
+    finally:
+        store.close()
+    assert len(browser.overview_figures(str(ws))) == 8
+    res = browser.first_render(str(ws), timeout=120, log=tmp_path / "streamlit.log")
+    assert res.get("ok"), (res, (tmp_path / "streamlit.log").read_text()[-2000:])
+    assert res["charts"] == 8
+    assert 0 < res["bare_tiles_seconds"] <= res["bare_seconds"]
+    assert "engine loaded in" in (tmp_path / "streamlit.log").read_text()  # serve.py warmed up

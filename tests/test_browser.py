@@ -49,10 +49,10 @@ def _free_port() -> int:
 
 
 def start_app(workspace: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """Run `streamlit run app.py` on a free local port against `workspace`; wait until healthy."""
+    """Run serve.py (as `make run` does) on a free local port against `workspace`; wait."""
     port = _free_port()
     env = os.environ | {"DELIVERY_TRACE_WORKSPACE": str(workspace)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    cmd = [sys.executable, "serve.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     with log.open("wb") as err:

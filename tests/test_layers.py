@@ -30,3 +30,42 @@ def test_pages_import_no_private_engine_state() -> None:
         text = page.read_text(encoding="utf-8")
         assert "duckdb.connect" not in text, page.name
         assert "CREATE TABLE" not in text.upper().replace("  ", " "), page.name
+
+
+def _page_engine_imports() -> set[str]:
+    """Every `analysis` module app.py and the pages import, by name or through engine()."""
+    import ast
+
+    names: set[str] = set()
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("analysis"):
+                # `from analysis import charts` imports analysis.charts
+                subs = [f"{node.module}.{a.name}" for a in node.names]
+                names.update(s for s in subs if (ROOT / (s.replace(".", "/") + ".py")).exists()
+                             or (ROOT / s.replace(".", "/")).is_dir())
+                if node.module != "analysis":
+                    names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names if a.name.startswith("analysis."))
+    from pages._common import ENGINE_MODULES
+
+    return names | set(ENGINE_MODULES.values())
+
+
+def test_serve_warms_every_engine_module_a_page_imports() -> None:
+    """serve.py's warm-up covers the pages' imports, so no first visitor pays for one."""
+    from analysis.warmup import PAGE_MODULES
+
+    pages = _page_engine_imports()
+    assert "analysis.charts" in pages and "analysis.store" in pages  # the scan works
+    assert pages <= set(PAGE_MODULES), sorted(pages - set(PAGE_MODULES))
+    code = ("import sys\nfrom analysis import warmup\nwarmup.warm()\n"
+            "missing = [m for m in warmup.PAGE_MODULES if m not in sys.modules]\n"
+            "assert not missing, missing\n"
+            "from plotly.validator_cache import ValidatorCache\n"
+            "kinds = {p for p, _ in ValidatorCache._cache}\n"
+            "assert {'bar', 'funnel', 'heatmap', 'sunburst'} <= kinds, kinds\n"
+            "assert 'streamlit' not in sys.modules\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
