@@ -110,7 +110,8 @@ def match_report(con: duckdb.DuckDBPyConnection) -> MatchReport:
                trace_covers_domain
         FROM journeys WHERE match = 'none' ORDER BY sent_at, recipient""").df()
     unmatched_ids = esp_unmatched[esp_unmatched["remote_id"].notna()]
-    trace_unmatched = con.execute("SELECT * FROM trace_unmatched").df()
+    trace_unmatched = con.execute(
+        "SELECT * FROM trace_unmatched ORDER BY first_event_at, trace_message").df()
     ambiguous = con.execute("""
         SELECT kind, key, count(DISTINCT journey_id) AS journeys FROM journey_keys
         WHERE kind <> 'gmail' GROUP BY ALL HAVING count(DISTINCT journey_id) > 1
