@@ -203,7 +203,7 @@ def _trace_unmatched(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame
         params.append([d.lower() for d in f.domains])
     return _q(con, "SELECT trace_message, first_event_at, format, recipients, senders, subject, "
                    f"events, rows FROM trace_unmatched WHERE {' AND '.join(parts)} "  # noqa: S608
-                   "ORDER BY first_event_at", params)
+                   "ORDER BY first_event_at, trace_message", params)
 
 
 def _suppressions(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
