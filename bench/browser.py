@@ -127,6 +127,14 @@ def bare_render(workspace: str, timeout: float = 180,
     return {"bare_seconds": seconds, "bare_tiles_seconds": tiles}
 
 
+def _baseline(workspace: str, timeout: float, log: Path) -> dict[str, Any]:
+    """bare_render, or why it failed (the Overview's own measurement stands either way)."""
+    try:
+        return bare_render(workspace, timeout, log)
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        return {"bare_error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> float:
     t0, end = time.perf_counter(), time.monotonic() + timeout
     while True:
@@ -184,7 +192,7 @@ def first_render(workspace: str, charts: int = 8, timeout: float = 180,
             browser.close()
         rss = _vmhwm_mb(proc.pid)
         _stop(proc)
-        bare = bare_render(workspace, timeout, log) if baseline else {}
+        bare = _baseline(workspace, timeout, log) if baseline else {}
         return {"ok": True, "seconds": seconds, "title_seconds": title, "tiles_seconds": tiles,
                 "warm_seconds": warm, "server_start_seconds": startup, "charts": drawn,
                 "peak_rss_mb": rss, **bare}

@@ -87,7 +87,7 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
     s = r.get("browser", {})
     bare = (s.get("mins") or {}).get("bare_seconds")
     note = _why(s) or (f"a bare Streamlit page drawing the same 8 figures: {bare:.2f} s"
-                       if bare else "")
+                       if bare else str((s.get("last") or {}).get("bare_error") or ""))
     rows.append(_row("Overview first render (chromium)", f"{s['min']:.2f} s" if s.get("n")
                      else "-", f"< {RENDER_S:.0f} s", s["min"] < RENDER_S if s.get("n") else None,
                      note))
