@@ -17,7 +17,15 @@ import duckdb
 import pandas as pd
 
 from . import smtp
-from .rules import NEVER_SUPPRESS, PROVIDERS, REASONS, Rule, detect_providers, version
+from .rules import (
+    NEVER_SUPPRESS,
+    PROVIDERS,
+    REASONS,
+    Rule,
+    detect_providers,
+    marker_providers,
+    version,
+)
 from .rules.codes import (
     CODE_RULES,
     ENHANCED_CLASS_REASONS,
@@ -73,6 +81,8 @@ _JOINER_RE = re.compile(r"(?<=[a-z0-9])[-_](?=[a-z0-9])")
 
 
 def _unjoin(text: str) -> str:
+    if "-" not in text and "_" not in text:  # (nothing to replace: skip the regex)
+        return text
     return _JOINER_RE.sub(" ", text)
 
 
@@ -203,7 +213,7 @@ def _candidates(low: str, exact: str, providers: frozenset[str], code: int | Non
     found = [*_always(providers, code, enh), *_EXACT_ROWS.get(exact, ())]
     grams = {low[i:i + 3] for i in range(len(low) - 2)}
     for g in _INDEX_KEYS.intersection(grams):
-        found.extend(i for i in _INDEX[g] if _ROW_GRAMS[i] <= grams)
+        found += [i for i in _INDEX[g] if _ROW_GRAMS[i] <= grams]
     found.sort()
     return found
 
@@ -221,7 +231,7 @@ def _providers(low_full: str, domain: str | None) -> frozenset[str]:
     """
     if not domain or not _SPLIT_PROVIDERS:
         return detect_providers(low_full, domain)
-    return detect_providers(low_full, None) | _domain_providers(domain)
+    return marker_providers(low_full) | _domain_providers(domain)
 
 
 _SPLIT_PROVIDERS = all(m for _domains, markers in PROVIDERS.values() for m in markers)
@@ -294,7 +304,10 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     norm = smtp.normalise_reply(raw)
     low_full = norm.lower()
     providers = _providers(low_full, domain)
-    low = _unjoin(_HOST_RE.sub(r"\1 <host>", _ADDR_RE.sub("<addr>", low_full)))
+    low = _ADDR_RE.sub("<addr>", low_full) if "@" in low_full else low_full
+    if "host " in low or "talking to " in low or "connect to " in low:  # _HOST_RE's keywords
+        low = _HOST_RE.sub(r"\1 <host>", low)
+    low = _unjoin(low)
     exact = raw.strip().lower()
     cmd = _command(command, low_full)
     rule: Rule | None = None

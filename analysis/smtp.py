@@ -232,6 +232,7 @@ def describe(code: int | str | None) -> str | None:
 
 
 _PREFIX_RE = re.compile(r"^\s*(?:smtp|x-postfix|x-unix|x-local|dsn)\s*;\s*", re.IGNORECASE)
+_SPACES_RE = re.compile(r"\s+")
 _LINE_CODE_RE = re.compile(r"^\s*([2-5]\d\d)([ -])\s*(?:([245]\.\d{1,3}\.\d{1,3})\s+)?")
 
 
@@ -262,5 +263,6 @@ def normalise_reply(text: str | None) -> str:
         # Replies already joined on one line by the sender ("... 550-5.7.26 to domain's ...").
         rep = rf"\s{first_code}[ -]" + (rf"(?:{re.escape(first_enh)}\s+)?" if first_enh else "")
         head, tail = out[:4], out[4:]
-        out = head + re.sub(rep, " ", tail)
-    return re.sub(r"\s+", " ", out).strip()
+        if first_code in tail:  # (the pattern cannot match otherwise)
+            out = head + re.sub(rep, " ", tail)
+    return _SPACES_RE.sub(" ", out).strip()

@@ -377,3 +377,16 @@ def test_cli_classify_dmarc_and_domain(capsys) -> None:
     main(["classify", "--code", "421", "--text", "421 RP-003 connection limit",
           "--domain", "outlook.com", "--command", "CONNECT"])
     assert json.loads(capsys.readouterr().out)["reason"] == "toomanyconn"
+
+
+def test_marker_providers_is_detect_providers_without_a_domain() -> None:
+    """classify's fast provider lookup names the same providers as detect_providers."""
+    from analysis.rules import PROVIDERS, detect_providers, marker_providers
+
+    texts = [r["text"].lower() for r in _corpus()]
+    texts += [f"blocked by {m} today" for _d, markers in PROVIDERS.values() for m in markers]
+    found = 0
+    for text in texts:
+        assert marker_providers(text) == detect_providers(text, None), text
+        found += bool(marker_providers(text))
+    assert found > len(PROVIDERS)  # the texts do name providers

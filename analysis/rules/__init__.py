@@ -188,6 +188,15 @@ PROVIDERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# (marker, provider) for every provider's text markers, for marker_providers.
+_MARKERS = tuple((m, key) for key, (_domains, markers) in PROVIDERS.items() for m in markers)
+
+
+def marker_providers(low_text: str) -> frozenset[str]:
+    """Provider keys whose marker occurs in the text (= detect_providers(low_text, None))."""
+    return frozenset({key for m, key in _MARKERS if m in low_text})
+
+
 def detect_providers(low_text: str, domain: str | None) -> frozenset[str]:
     """Provider keys whose domain matches `domain` or whose marker occurs in the text."""
     found = set()
