@@ -229,7 +229,9 @@ def _providers(low_full: str, domain: str | None) -> frozenset[str]:
     A provider is found by its domains or, failing that, by a marker in the text, so the
     result is the union of both halves (no marker is empty, so "" names no provider).
     """
-    if not domain or not _SPLIT_PROVIDERS:
+    if not domain:
+        return marker_providers(low_full)
+    if not _SPLIT_PROVIDERS:
         return detect_providers(low_full, domain)
     return marker_providers(low_full) | _domain_providers(domain)
 
