@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import smtp
 from .rules import (
+    GREYLIST_PREFIX,
     NEVER_SUPPRESS,
     PROVIDERS,
     REASONS,
@@ -348,9 +349,12 @@ def _result(reason: str, category: str | None, sup: bool | None, rule_id: str, s
         permanent = rule.permanent if rule is not None else None
     if code is not None and code < 400 or reason in ("delivered", "vacation", "feedback"):
         permanent = False
-    # RFC 3463 X.2.2: a full mailbox is usually temporary, even when sent with 5xx.
-    if reason in ("mailboxfull", "greylisted"):
+    # RFC 3463 X.2.2: a full mailbox is usually temporary, even when sent with 5xx; so is
+    # greylisting (RFC 6647), whatever the code.
+    if reason == "mailboxfull" or rule is not None and rule.rule_id.startswith(GREYLIST_PREFIX):
         permanent = False
+    if rule is not None and rule.advice:
+        advice = rule.advice
     suppress = default_suppress if sup is None else sup
     if category in NEVER_SUPPRESS or permanent is False:
         suppress = False

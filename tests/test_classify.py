@@ -99,7 +99,12 @@ def test_greylisting_is_temporary() -> None:
     c = classify(450, "4.2.0", "450 4.2.0 <lena.fischer@oakridge.example.org>: Recipient address "
                  "rejected: Greylisted, see https://postgrey.example.org/help/oakridge.html")
     assert c.permanent is False and c.suppress is False
-    assert c.reason == "greylisted" and c.category == "throttling"
+    # Sisimai has no greylisting reason: `blocked` (as its Zoho table), acted on as throttling.
+    assert c.reason == "blocked" and c.category == "throttling"
+    assert c.rule_id.startswith("greylisted") and c.advice.startswith("Greylisting")
+    # ... and never a permanent failure or a suppression, whatever the code.
+    c = classify(550, None, "550 Greylisted, please come back later")
+    assert c.reason == "blocked" and c.permanent is False and c.suppress is False
 
 
 def test_codes_are_read_from_the_text_when_missing() -> None:
@@ -390,3 +395,28 @@ def test_marker_providers_is_detect_providers_without_a_domain() -> None:
         assert marker_providers(text) == detect_providers(text, None), text
         found += bool(marker_providers(text))
     assert found > len(PROVIDERS)  # the texts do name providers
+
+
+# DESIGN.md's reason names (Sisimai's, plus failedstarttls and suppressed), and the three for
+# non-failures. Issue 9: `reason` is one of these and nothing else.
+DESIGN_REASONS = set("""userunknown hostunknown hasmoved mailboxfull suspend spamdetected blocked
+    badreputation virusdetected contenterror filtered authfailure requireptr securityerror
+    norelaying rejected policyviolation notcompliantrfc mesgtoobig exceedlimit syntaxerror
+    networkerror notaccept expired systemerror systemfull mailererror toomanyconn speeding
+    failedstarttls suppressed undefined onhold delivered vacation feedback""".split())
+
+
+def test_every_reason_is_a_design_name() -> None:
+    from analysis.classify import RULES
+    from analysis.rules.codes import (
+        ENHANCED_CLASS_REASONS,
+        ENHANCED_REASONS,
+        ESP_LABEL_RULES,
+        REPLY_REASONS,
+    )
+
+    assert set(REASONS) <= DESIGN_REASONS, sorted(set(REASONS) - DESIGN_REASONS)
+    produced = {r.reason for r in [*RULES, *ESP_LABEL_RULES]} | \
+        set(ENHANCED_CLASS_REASONS.values()) | \
+        set(ENHANCED_REASONS.values()) | set(REPLY_REASONS.values())
+    assert produced <= DESIGN_REASONS, sorted(produced - DESIGN_REASONS)

@@ -32,6 +32,7 @@ class Rule:
     suppress: bool | None = None  # override of the reason's suppress default
     permanent: bool | None = None  # for ESP labels without a code: the label's hard/soft
     skip_enhanced: str | None = None  # regex: the row does not apply when the enhanced code matches
+    advice: str | None = None  # override of the reason's advice (e.g. greylisting)
     source: str = ""  # where the message text and its meaning come from
 
 
@@ -41,8 +42,10 @@ CATEGORIES = (
 )
 
 # reason -> (category, suppress the address by default, advice). Reason names are
-# Sisimai's (https://libsisimai.org/en/reason/); `greylisted` is our one addition: a
-# temporary "come back later" (RFC 6647) that Sisimai has no name for.
+# Sisimai's (https://libsisimai.org/en/reason/) as DESIGN.md lists them, plus failedstarttls
+# and suppressed. Sisimai has no greylisting reason (its Zoho table calls Zoho's greylisting
+# reply `blocked`): greylisting rows (rule ids `greylisted...`) say `blocked` with the
+# category `throttling`, GREYLIST_ADVICE and never a permanent failure.
 REASONS: dict[str, tuple[str, bool, str]] = {
     "userunknown": ("invalid_address", True,
                     "The mailbox does not exist: check the address for typos, then remove "
@@ -134,9 +137,6 @@ REASONS: dict[str, tuple[str, bool, str]] = {
     "speeding": ("throttling", False,
                  "You are sending too fast for this recipient or provider: slow down and "
                  "let the retries deliver (monitoring)."),
-    "greylisted": ("throttling", False,
-                   "Greylisting: the server asks unknown senders to retry later; a normal "
-                   "retry delivers it. Nothing to fix."),
     "undefined": ("unknown", False,
                   "The reason could not be determined from the reply: read the full reply "
                   "and consider adding a rule."),
@@ -219,12 +219,21 @@ def slug(text: str) -> str:
 _USED_IDS: set[str] = set()
 
 
-def T(reason: str, source: str, *fragments: str | tuple[str, ...], **kw: object) -> list[Rule]:
-    """Generic rows: one per fragment (a tuple = fragments that must occur in order)."""
+GREYLIST_ADVICE = ("Greylisting: the server asks unknown senders to retry later; a normal "
+                   "retry delivers it. Nothing to fix.")
+GREYLIST_PREFIX = "greylisted"  # rule ids of greylisting rows (classify keeps them temporary)
+
+
+def T(reason: str, source: str, *fragments: str | tuple[str, ...], id_prefix: str | None = None,
+      **kw: object) -> list[Rule]:
+    """Generic rows: one per fragment (a tuple = fragments that must occur in order).
+
+    Rule ids are `reason:fragment-slug`, or `id_prefix:fragment-slug` when given.
+    """
     rows = []
     for frag in fragments:
         parts = frag if isinstance(frag, tuple) else (frag,)
-        base = rule_id = f"{reason}:{slug('-'.join(parts))}"
+        base = rule_id = f"{id_prefix or reason}:{slug('-'.join(parts))}"
         n = 1
         while rule_id in _USED_IDS:  # same words in two groups: keep ids unique and stable
             n += 1

@@ -8,7 +8,7 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 
 from __future__ import annotations
 
-from . import Rule, T
+from . import GREYLIST_ADVICE, GREYLIST_PREFIX, Rule, T
 from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, LOCALISED_RULES, K
 from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
@@ -83,9 +83,10 @@ _OWN_RULES: list[Rule] = [
        "corrupt message content"),
     *T("expired", "Amazon SES / Exchange expiry texts", "exceeded max time without successful delivery"),
     # Greylisting (RFC 6647): always temporary; Postgrey/Postfix, Exim, Mimecast texts.
-    *T("greylisted", "RFC 6647; postgrey 'Greylisted, see http://postgrey...'; shared sample M12",
+    *T("blocked", "RFC 6647; postgrey 'Greylisted, see http://postgrey...'; shared sample M12",
        "greylist", "grey-list", "grey list", "graylist", "gray-list", "gray list",
-       "try again in a few minutes", "temporarily rejected. try again later"),
+       "try again in a few minutes", "temporarily rejected. try again later",
+       id_prefix=GREYLIST_PREFIX, category="throttling", advice=GREYLIST_ADVICE),
     # The *sender* is the subject: null MX, block-listed or unresolvable sender domains and
     # failed sender callouts are about the envelope sender, not the recipient or the IP.
     *T("rejected", "Postfix smtpd_nullmx.ref / smtpd_check.c (Sender address rejected); Exim "

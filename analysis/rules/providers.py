@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Rule
+from . import GREYLIST_ADVICE, Rule
 from .sisimai_extra import RHOST_EXTRA_RULES
 from .sisimai_rhost import MICROSOFT_HOST_RULES, MSR, RHOST_HOST_RULES
 
@@ -202,7 +202,9 @@ PROVIDER_RULES: list[Rule] = [
     P("mimecast.envelope-blocked", "mimecast", "rejected", MC, text="envelope blocked"),
     P("mimecast.blocked-senders", "mimecast", "rejected", MC, text="blocked senders"),
     P("mimecast.sender-blocked", "mimecast", "blocked", MC, text="sender address blocked"),
-    P("mimecast.internal-resource", "mimecast", "greylisted", MC, text="internal resource temporarily unavailable"),
+    P("greylisted.mimecast.internal-resource", "mimecast", "blocked", MC,
+      text="internal resource temporarily unavailable", category="throttling",
+      advice=GREYLIST_ADVICE),
     P("mimecast.remote-blocked-list", "mimecast", "blocked", MC, text="remote blocked list"),
     P("mimecast.ip-reputation", "mimecast", "badreputation", MC, text="ip reputation"),
     P("mimecast.spam-scanner", "mimecast", "spamdetected", MC, text="spam scanner"),
