@@ -32,6 +32,7 @@ def test_corpus_is_large_sourced_and_uses_known_labels() -> None:
     rows = _corpus()
     assert len(rows) >= 400
     for row in rows:
+        assert None not in row, row  # no unquoted comma spilling into an extra field
         assert row["source"].strip(), row
         assert row["reason"] in REASONS, row
         assert row["category"] in CATEGORIES, row

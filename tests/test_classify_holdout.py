@@ -73,6 +73,7 @@ def test_holdout_is_large_sourced_labelled_and_independent() -> None:
     replies = {_norm(r["text"]) for r in csv.DictReader(REPLIES.open(encoding="utf-8"))}
     cited = {r["source"].split()[0] for r in csv.DictReader(REPLIES.open(encoding="utf-8"))}
     for row in rows:
+        assert None not in row, row  # no unquoted comma spilling into an extra field
         assert row["source"].strip() and row["text"].strip(), row
         assert row["reason"] in REASONS and row["category"] in CATEGORIES, row
         # Categories follow the reason table; the departures: a sender's own sending
