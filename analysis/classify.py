@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -20,11 +19,9 @@ from . import smtp
 from .rules import (
     GREYLIST_PREFIX,
     NEVER_SUPPRESS,
-    PROVIDERS,
     REASONS,
     Rule,
     detect_providers,
-    marker_providers,
     version,
 )
 from .rules.codes import (
@@ -219,27 +216,6 @@ def _candidates(low: str, exact: str, providers: frozenset[str], code: int | Non
     return found
 
 
-@lru_cache(maxsize=65536)
-def _domain_providers(domain: str) -> frozenset[str]:
-    return detect_providers("", domain)
-
-
-def _providers(low_full: str, domain: str | None) -> frozenset[str]:
-    """detect_providers(low_full, domain), with the domain's half computed once per domain.
-
-    A provider is found by its domains or, failing that, by a marker in the text, so the
-    result is the union of both halves (no marker is empty, so "" names no provider).
-    """
-    if not domain:
-        return marker_providers(low_full)
-    if not _SPLIT_PROVIDERS:
-        return detect_providers(low_full, domain)
-    return marker_providers(low_full) | _domain_providers(domain)
-
-
-_SPLIT_PROVIDERS = all(m for _domains, markers in PROVIDERS.values() for m in markers)
-
-
 _ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 # The remote MTA's name in "host mx.example.com[192.0.2.1] said:", "while talking to
 # mx.example.com.:" or "connect to mx.example.com[...]" names a machine, not a reason:
@@ -306,7 +282,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
         enh = smtp.extract_enhanced_code(raw)
     norm = smtp.normalise_reply(raw)
     low_full = norm.lower()
-    providers = _providers(low_full, domain)
+    providers = detect_providers(low_full, domain)
     low = _ADDR_RE.sub("<addr>", low_full) if "@" in low_full else low_full
     if "host " in low or "talking to " in low or "connect to " in low:  # _HOST_RE's keywords
         low = _HOST_RE.sub(r"\1 <host>", low)

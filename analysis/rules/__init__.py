@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -193,21 +194,24 @@ _MARKERS = tuple((m, key) for key, (_domains, markers) in PROVIDERS.items() for 
 
 
 def marker_providers(low_text: str) -> frozenset[str]:
-    """Provider keys whose marker occurs in the text (= detect_providers(low_text, None))."""
+    """Provider keys whose marker occurs in the (lower-cased) text."""
     return frozenset({key for m, key in _MARKERS if m in low_text})
+
+
+@lru_cache(maxsize=65536)
+def domain_providers(domain: str | None) -> frozenset[str]:
+    """Provider keys whose domains match `domain` (computed once per domain)."""
+    dom = (domain or "").lower().strip().lstrip("@")
+    if not dom:
+        return frozenset()
+    return frozenset(key for key, (domains, _markers) in PROVIDERS.items()
+                     if any(dom == d or dom.endswith("." + d) or (d.endswith(".") and (
+                         dom.startswith(d) or ("." + d) in dom)) for d in domains))
 
 
 def detect_providers(low_text: str, domain: str | None) -> frozenset[str]:
     """Provider keys whose domain matches `domain` or whose marker occurs in the text."""
-    found = set()
-    dom = (domain or "").lower().strip().lstrip("@")
-    for key, (domains, markers) in PROVIDERS.items():
-        if dom and any(dom == d or dom.endswith("." + d) or (d.endswith(".") and
-                       (dom.startswith(d) or ("." + d) in dom)) for d in domains):
-            found.add(key)
-        elif any(m in low_text for m in markers):
-            found.add(key)
-    return frozenset(found)
+    return marker_providers(low_text) | domain_providers(domain)
 
 
 def slug(text: str) -> str:
