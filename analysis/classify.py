@@ -17,7 +17,6 @@ import pandas as pd
 
 from . import smtp
 from .rules import (
-    GREYLIST_PREFIX,
     NEVER_SUPPRESS,
     REASONS,
     Rule,
@@ -327,7 +326,7 @@ def _result(reason: str, category: str | None, sup: bool | None, rule_id: str, s
         permanent = False
     # RFC 3463 X.2.2: a full mailbox is usually temporary, even when sent with 5xx; so is
     # greylisting (RFC 6647), whatever the code.
-    if reason == "mailboxfull" or rule is not None and rule.rule_id.startswith(GREYLIST_PREFIX):
+    if reason == "mailboxfull" or rule is not None and rule.temporary:
         permanent = False
     if rule is not None and rule.advice:
         advice = rule.advice

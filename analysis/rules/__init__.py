@@ -34,6 +34,7 @@ class Rule:
     permanent: bool | None = None  # for ESP labels without a code: the label's hard/soft
     skip_enhanced: str | None = None  # regex: the row does not apply when the enhanced code matches
     advice: str | None = None  # override of the reason's advice (e.g. greylisting)
+    temporary: bool = False  # never a permanent failure, whatever the code (greylisting)
     source: str = ""  # where the message text and its meaning come from
 
 
@@ -46,7 +47,7 @@ CATEGORIES = (
 # Sisimai's (https://libsisimai.org/en/reason/) as DESIGN.md lists them, plus failedstarttls
 # and suppressed. Sisimai has no greylisting reason (its Zoho table calls Zoho's greylisting
 # reply `blocked`): greylisting rows (rule ids `greylisted...`) say `blocked` with the
-# category `throttling`, GREYLIST_ADVICE and never a permanent failure.
+# category `throttling`, GREYLIST_ADVICE and `temporary` (never a permanent failure).
 REASONS: dict[str, tuple[str, bool, str]] = {
     "userunknown": ("invalid_address", True,
                     "The mailbox does not exist: check the address for typos, then remove "
@@ -225,7 +226,6 @@ _USED_IDS: set[str] = set()
 
 GREYLIST_ADVICE = ("Greylisting: the server asks unknown senders to retry later; a normal "
                    "retry delivers it. Nothing to fix.")
-GREYLIST_PREFIX = "greylisted"  # rule ids of greylisting rows (classify keeps them temporary)
 
 
 def T(reason: str, source: str, *fragments: str | tuple[str, ...], id_prefix: str | None = None,

@@ -8,7 +8,7 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 
 from __future__ import annotations
 
-from . import GREYLIST_ADVICE, GREYLIST_PREFIX, Rule, T
+from . import GREYLIST_ADVICE, Rule, T
 from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, LOCALISED_RULES, K
 from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
@@ -86,7 +86,7 @@ _OWN_RULES: list[Rule] = [
     *T("blocked", "RFC 6647; postgrey 'Greylisted, see http://postgrey...'; shared sample M12",
        "greylist", "grey-list", "grey list", "graylist", "gray-list", "gray list",
        "try again in a few minutes", "temporarily rejected. try again later",
-       id_prefix=GREYLIST_PREFIX, category="throttling", advice=GREYLIST_ADVICE),
+       id_prefix="greylisted", category="throttling", advice=GREYLIST_ADVICE, temporary=True),
     # The *sender* is the subject: null MX, block-listed or unresolvable sender domains and
     # failed sender callouts are about the envelope sender, not the recipient or the IP.
     *T("rejected", "Postfix smtpd_nullmx.ref / smtpd_check.c (Sender address rejected); Exim "

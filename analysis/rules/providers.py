@@ -204,7 +204,7 @@ PROVIDER_RULES: list[Rule] = [
     P("mimecast.sender-blocked", "mimecast", "blocked", MC, text="sender address blocked"),
     P("greylisted.mimecast.internal-resource", "mimecast", "blocked", MC,
       text="internal resource temporarily unavailable", category="throttling",
-      advice=GREYLIST_ADVICE),
+      advice=GREYLIST_ADVICE, temporary=True),
     P("mimecast.remote-blocked-list", "mimecast", "blocked", MC, text="remote blocked list"),
     P("mimecast.ip-reputation", "mimecast", "badreputation", MC, text="ip reputation"),
     P("mimecast.spam-scanner", "mimecast", "spamdetected", MC, text="spam scanner"),
