@@ -99,6 +99,7 @@ def _distance(a: str, b: str, limit: int = 3) -> int:
     return min(prev[-1], limit)
 
 
+@lru_cache(maxsize=65536)  # a list repeats its domains: each is compared once
 def suggest_domain(domain: str | None) -> str | None:
     """A likely intended domain for a misspelt one ('gmial.com' -> 'gmail.com'), or None."""
     if not domain:
@@ -176,11 +177,6 @@ FROM (SELECT *, CASE WHEN ev IS NOT NULL THEN ev WHEN known IS NOT NULL THEN kno
 """
 
 
-@lru_cache(maxsize=65536)
-def _suggest(domain: str) -> str | None:
-    return suggest_domain(domain)
-
-
 def suppressions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Addresses to suppress, plus ESP hard bounces to keep or review (column `action`)."""
     refresh(con)  # cheap when nothing changed: only new (code, text) keys are classified
@@ -188,32 +184,23 @@ def suppressions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                             ).fetchall()
     bad = {addr: p for (addr,) in addresses if (p := syntax_problem(addr))}
     syntax = pd.DataFrame(
-        [_row(addr, "suppress", "syntax", "invalid_address", None, None,
-              f"invalid address: {p}", "hygiene:syntax", None, None, p,
-              _suggest(addr.rsplit("@", 1)[-1])) for addr, p in bad.items()],
-        columns=_COLUMNS)
+        [dict.fromkeys(_COLUMNS) | {"recipient": addr, "action": "suppress", "reason": "syntax",
+         "category": "invalid_address", "evidence": f"invalid address: {p}",
+         "rule_id": "hygiene:syntax", "syntax_problem": p,
+         "suggested_domain": suggest_domain(addr.rsplit("@", 1)[-1])}
+         for addr, p in bad.items()], columns=_COLUMNS)
     decided = con.execute(_DECISIONS_SQL).df()
     decided = decided[~decided["recipient"].isin(list(bad))]
     decided = decided.assign(
         syntax_problem=None,
-        suggested_domain=[_suggest(str(a).rsplit("@", 1)[-1]) for a in decided["recipient"]])
+        suggested_domain=[suggest_domain(str(a).rsplit("@", 1)[-1])
+                          for a in decided["recipient"]])
     frame = pd.concat([f for f in (syntax, decided[_COLUMNS]) if len(f)] or [syntax],
                       ignore_index=True)
     order = {"suppress": 0, "keep_despite_hard_bounce": 1, "review": 2}
     frame = frame.sort_values(["action", "recipient"], key=lambda s: s.map(order)
                               if s.name == "action" else s).reset_index(drop=True)
     return frame.astype({"smtp_code": "Int64"})
-
-
-def _row(addr: str, action: str, e: object, category: str | None = None, code: object = None,
-         enh: object = None, evidence: str | None = None, rule_id: str | None = None,
-         last_seen: object = None, esp_type: object = None, problem: str | None = None,
-         suggestion: str | None = None) -> dict[str, object]:
-    """One output row from explicit values."""
-    return {"recipient": addr, "action": action, "reason": e, "category": category,
-            "smtp_code": code, "enhanced_code": enh, "evidence": evidence, "rule_id": rule_id,
-            "last_seen": last_seen, "esp_bounce_type": esp_type, "syntax_problem": problem,
-            "suggested_domain": suggestion}
 
 
 def hard_bounce_conflicts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
