@@ -24,6 +24,7 @@ from typing import Any
 from . import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1400, "height": 3000}
 # Done = the Overview title, 12 tiles, every chart drawn, no spinner, the app idle.
 _DONE_JS = """(n) => {
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
@@ -113,18 +114,11 @@ def bare_render(workspace: str, timeout: float = 180,
             _wait_healthy(url, proc, 90)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
-                page = browser.new_page(viewport={"width": 1400, "height": 3000})
-                t0 = time.perf_counter()
-                page.goto(url)
-                page.locator('[data-testid="stMetric"]').nth(11).wait_for(
-                    timeout=timeout * 1000)
-                tiles = time.perf_counter() - t0
-                page.wait_for_function(_DONE_JS, arg=8, timeout=timeout * 1000, polling=50)
-                seconds = time.perf_counter() - t0
+                drawn = _draw(browser.new_page(viewport=VIEWPORT), url, 8, timeout)
                 browser.close()
         finally:
             _stop(proc)
-    return {"bare_seconds": seconds, "bare_tiles_seconds": tiles}
+    return {"bare_seconds": drawn["seconds"], "bare_tiles_seconds": drawn["tiles"]}
 
 
 def _baseline(workspace: str, timeout: float, log: Path) -> dict[str, Any]:
@@ -132,7 +126,23 @@ def _baseline(workspace: str, timeout: float, log: Path) -> dict[str, Any]:
     try:
         return bare_render(workspace, timeout, log)
     except Exception as e:  # noqa: BLE001 - reported, not raised
-        return {"bare_error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+        return {"bare_error": _error(e)}
+
+
+def _error(e: Exception) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+
+
+def _draw(page: Any, url: str, charts: int, timeout: float) -> dict[str, float]:
+    """Open `url` in `page`; seconds until the title, the 12 tiles and every chart are drawn."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("heading", name="Overview").first.wait_for(timeout=timeout * 1000)
+    title = time.perf_counter() - t0
+    page.locator('[data-testid="stMetric"]').nth(11).wait_for(timeout=timeout * 1000)
+    tiles = time.perf_counter() - t0
+    page.wait_for_function(_DONE_JS, arg=charts, timeout=timeout * 1000, polling=50)
+    return {"title": title, "tiles": tiles, "seconds": time.perf_counter() - t0}
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> float:
@@ -172,32 +182,20 @@ def first_render(workspace: str, charts: int = 8, timeout: float = 180,
         startup = _wait_healthy(url, proc, 90)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page(viewport={"width": 1400, "height": 3000})
-            t0 = time.perf_counter()
-            page.goto(url)
-            page.get_by_role("heading", name="Overview").first.wait_for(timeout=timeout * 1000)
-            title = time.perf_counter() - t0
-            page.locator('[data-testid="stMetric"]').nth(11).wait_for(timeout=timeout * 1000)
-            tiles = time.perf_counter() - t0
-            page.wait_for_function(_DONE_JS, arg=charts, timeout=timeout * 1000,
-                                   polling=50)
-            seconds = time.perf_counter() - t0
+            page = browser.new_page(viewport=VIEWPORT)
+            first = _draw(page, url, charts, timeout)
             drawn = page.locator('[data-testid="stPlotlyChart"]').count()
             # A second visitor on the now warm server: imports done, query results cached.
-            again = browser.new_page(viewport={"width": 1400, "height": 3000})
-            t1 = time.perf_counter()
-            again.goto(url)
-            again.wait_for_function(_DONE_JS, arg=charts, timeout=timeout * 1000, polling=50)
-            warm = time.perf_counter() - t1
+            warm = _draw(browser.new_page(viewport=VIEWPORT), url, charts, timeout)
             browser.close()
         rss = _vmhwm_mb(proc.pid)
         _stop(proc)
         bare = _baseline(workspace, timeout, log) if baseline else {}
-        return {"ok": True, "seconds": seconds, "title_seconds": title, "tiles_seconds": tiles,
-                "warm_seconds": warm, "server_start_seconds": startup, "charts": drawn,
-                "peak_rss_mb": rss, **bare}
+        return {"ok": True, "seconds": first["seconds"], "title_seconds": first["title"],
+                "tiles_seconds": first["tiles"], "warm_seconds": warm["seconds"],
+                "server_start_seconds": startup, "charts": drawn, "peak_rss_mb": rss, **bare}
     except Exception as e:  # noqa: BLE001 - reported, not raised
-        return {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+        return {"ok": False, "error": _error(e)}
     finally:
         if proc.poll() is None:
             _stop(proc)
