@@ -20,13 +20,11 @@ docs/benchmarks.md records the row-for-row comparison with one call per text.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import duckdb
 import pandas as pd
 
 from . import smtp
-from .rules import PROVIDERS, detect_providers
+from .rules import PROVIDERS, domain_providers
 
 OUT_COLUMNS = ("reason", "category", "permanent", "suppress", "advice", "rule_id")
 
@@ -94,12 +92,6 @@ def providers_sql(col: str) -> str:
     return f"concat_ws(',', {', '.join(parts)})" if parts else "''"
 
 
-@lru_cache(maxsize=65536)
-def domain_providers(domain: str | None) -> str:
-    """The providers a recipient domain alone names (detect_providers with no text)."""
-    return ",".join(sorted(detect_providers("", domain))) if domain else ""
-
-
 def _classify_rows(rows: list[tuple]) -> list[tuple]:
     """classify() of (code, enhanced, text, domain) rows: the OUT_COLUMNS of each."""
     from .classify import classify
@@ -122,7 +114,10 @@ def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
         f"SELECT DISTINCT domain FROM {keys} WHERE domain IS NOT NULL").fetchall()]  # noqa: S608
     con.register("_cb_dp", pd.DataFrame({
         "domain": pd.Series(domains, dtype="object"),
-        "dp": pd.Series([domain_providers(d) for d in domains], dtype="object")}))
+        # The providers the recipient domain names; `tp` below adds the text's markers, as
+        # classify's detect_providers does.
+        "dp": pd.Series([",".join(sorted(domain_providers(d))) for d in domains],
+                        dtype="object")}))
     key = ", ".join((
         "code := k.smtp_code", "enh := k.enhanced_code", "dp := coalesce(d.dp, '')",
         f"tp := {providers_sql('lower(k.text)')}",
