@@ -156,6 +156,10 @@ _LHOST: tuple[tuple[str, str, str, str | None], ...] = (
     ("interscanmss", "userunknown", "unable to deliver message to <", r"interscan"),
     ("googlegroups", "rejected", "you may not have permission to post messages to the group",
      None),
+    # Added later: Notes' Japanese "not in the directory list". (Verizon's "No valid recipients"
+    # is left to generic.py's UserUnknown phrase: Verizon's marker, its From: header, is not in
+    # a reply text.)
+    ("notes", "userunknown", "ディレクトリのリストにありません", None),
 )
 _LH_NAMES = {"notes": "Notes", "einsundeins": "EinsUndEins", "gmx": "GMX", "zoho": "Zoho",
              "kddi": "KDDI", "verizon": "Verizon", "ezweb": "EZweb", "dragonfly": "DragonFly",

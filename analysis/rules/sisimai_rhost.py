@@ -1,10 +1,12 @@
 """Sisimai's provider tables (rhost/for-*.go): Microsoft, Yahoo/AOL, Apple, Cox, GoDaddy,
-Mimecast, Orange/La Poste, Tencent, MessageLabs, Facebook, Spectrum, Google Workspace."""
+Mimecast, Orange/La Poste, Tencent, MessageLabs, Facebook, Spectrum, Google Workspace
+(Google and GSuite: sisimai_google.py)."""
 
 from __future__ import annotations
 
 from . import Rule, slug
 from .sisimai import GO
+from .sisimai_google import GOOGLE_RULES, GSUITE_RULES
 
 # Sisimai's Microsoft table (rhost/for-microsoft.go): Exchange Online / Exchange Server
 # status codes together with their NDR texts. (status regex, reason, phrase)
@@ -111,6 +113,23 @@ _MICROSOFT: tuple[tuple[str, str, str], ...] = (
     (r"5\.1\.3", "userunknown", "storedrv.submit; invalid recipient address"),
     (r"5\.1\.[45]", "userunknown", "recipient address reserved by rfc 2606"),
     (r"5\.1\.6", "userunknown", "recipient addresses in single label domains not accepted"),
+    (r"5\.7\.51", "failedstarttls", "restrictdomainstoipaddresses or restrictdomainstocertificate"),
+    (r"5\.4\.4", "networkerror", "invalid arguments"),
+    (r"5\.7\.3", "securityerror", "not authorized"),
+    (r"4\.4\.3", "systemerror", "temporary server error. please try again later attr18"),
+    (r"4\.7\.0", "systemerror", "temporary server error. please try again later. prx4 nexthop:"),
+    (r"5\.1\.1", "userunknown", "bad destination mailbox address"),
+    (r"5\.1\.10", "userunknown", "recipient not found"),
+    (r"5\.4\.1", "userunknown", "recipient address rejected: access denied"),
+    (r"5\.5\.0", "userunknown", "requested action not taken: mailbox unavailable"),
+    (r"5\.1\.2", "userunknown", "invalid x.400 address"),
+    (r"5\.1\.351", "userunknown", "remote server returned unknown recipient or mailbox unavailable"),
+    # Not ported, as our rows decide these on purpose (tests/test_classify.py, replies.csv):
+    # 5.2.2 "submission quota exceeded" (Speeding; ours ExceedLimit), 5.4.310 "does not exist"
+    # (NoRelaying; ours HostUnknown), 5.4.4 "smtpsend.dns.nonexistentdomain" (NetworkError;
+    # Sisimai's own Exchange2007 table says HostUnknown) and Outlook.com's RP-/SC-/DY-/OU-
+    # codes (providers.py follows Outlook.com's troubleshooting page). 5.7.1 "client was not
+    # authenticated" is both NoRelaying and SecurityError in Sisimai (providers.py: the latter).
 )
 
 
@@ -288,7 +307,7 @@ RHOST_CODE_RULES = [r for r in RHOST_RULES if not r.host]
 
 # More rhost tables: Tencent (QQ), MessageLabs (Broadcom Email Security.cloud), Facebook
 # response codes, Spectrum "AUP#" codes, Google Workspace DNS texts.
-_RHOST_MORE: tuple[tuple[str, str | None, str, str], ...] = (
+_RHOST_MORE: tuple[tuple[str, str | None, str, str | tuple[str, ...]], ...] = (
     ("tencent", "tencent", "authfailure", "spf check failed"),
     ("tencent", "tencent", "authfailure", "dmarc check failed"),
     ("tencent", "tencent", "blocked", "suspected bounce attacks"),
@@ -332,6 +351,17 @@ _RHOST_MORE: tuple[tuple[str, str | None, str, str], ...] = (
     ("messagelabs", None, "userunknown", "recipient mailbox is not allowed"),
     ("gsuite", None, "userunknown",
      "because the address couldn't be found. check for typos or unnecessary spaces and try again."),
+    # Rows of the MessageLabs and Mimecast tables added later (appended: the ids stay put).
+    # MessageLabs writes "(ip-addr)" and "(addr)" for the sender's IP or address.
+    ("messagelabs", "messagelabs", "blocked", ("your ip address (", ") has been blocked")),
+    ("messagelabs", "messagelabs", "blocked", ("your email address (", ") has been blocked")),
+    ("messagelabs", "messagelabs", "userunknown", "mailbox is not allowed"),
+    ("mimecast", None, "expired", "journal messages past the expiration"),
+    ("mimecast", "mimecast", "onhold", "hostname is not authorized"),
+    ("mimecast", None, "onhold", "journal message past expiration"),
+    ("mimecast", None, "securityerror", "submitter failed to disabled"),
+    # Not ported: "email rejected due to security policies" (VirusDetected): providers.py
+    # decides that Mimecast reply from Mimecast's own code table (PolicyViolation).
 )
 _FACEBOOK = {"pol-p7": "authfailure", "pol-p1": "blocked", "pol-p2": "blocked", "pol-p3": "blocked",
              "pol-p4": "blocked", "pol-t1": "blocked", "pol-t2": "blocked", "pol-t3": "blocked",
@@ -354,7 +384,8 @@ _SPECTRUM = ((1000, 1000, "blocked"), (1010, 1010, "rejected"), (1020, 1080, "re
 _RH_NAMES.update({"tencent": "Tencent", "messagelabs": "MessageLabs", "gsuite": "GSuite",
                   "facebook": "Facebook", "spectrum": "Spectrum"})
 RHOST_MORE_RULES: list[Rule] = [
-    *[Rule(f"sis.{name}.{reason}:{slug(phrase)}-{i}", reason, host=host, text=(phrase,),
+    *[Rule(f"sis.{name}.{reason}:{slug(phrase if isinstance(phrase, str) else '-'.join(phrase))}-{i}",
+           reason, host=host, text=(phrase,) if isinstance(phrase, str) else phrase,
            source=_rh(name)) for i, (name, host, reason, phrase) in enumerate(_RHOST_MORE)],
     *[Rule(f"sis.facebook.{reason}:{code}", reason, text=(code,),
            regex=rf"\b{code.split('-')[0]}[ -]{code.split('-')[1]}\b", source=_rh("facebook"))
@@ -365,3 +396,5 @@ RHOST_MORE_RULES: list[Rule] = [
 ]
 RHOST_HOST_RULES += [r for r in RHOST_MORE_RULES if r.host]
 RHOST_CODE_RULES += [r for r in RHOST_MORE_RULES if not r.host]
+# Sisimai's Google and GSuite tables (sisimai_google.py): provider rows, after the tables above.
+RHOST_HOST_RULES += [*GOOGLE_RULES, *GSUITE_RULES]
