@@ -269,3 +269,70 @@ def test_xlsx_dates_are_real_datetimes_in_sample() -> None:
     wb = openpyxl.load_workbook(BOUNCES, read_only=True)
     first = next(wb.worksheets[0].iter_rows(min_row=2, max_row=2, values_only=True))
     assert any(isinstance(v, dt.datetime) for v in first)
+
+
+def _rich_workbook(path: Path) -> Path:
+    """Every kind of cell an export can hold, off A1, with empty and ragged rows."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([None])
+    ws.append([None, "Email Address", "Event", "Date", "Day", "Time", "Flag", "Count", "Reply"])
+    ws.append([None, "a@x.example", "Delivered", dt.datetime(2025, 11, 4, 11, 0, 3),
+               dt.date(2025, 11, 4), dt.time(11, 0, 3), True, 7, "550-5.1.1 a\r\n550 b\rc\nd"])
+    ws.append([None] * 8)
+    ws.append([None, "ü@x.example", " Bounced ", 45965.4583, "", 1.5, False, "=1+1", "x", "extra"])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["rich", "sample"])
+def test_xlsx_readers_give_the_same_text(tmp_path: Path, name: str, monkeypatch) -> None:
+    # calamine reads a workbook unless _calamine_differs (fast); openpyxl the rest: the
+    # same table either way.
+    import duckdb
+
+    from analysis.sources import _tabular
+    from analysis.sources._io import open_inputs
+
+    path = _rich_workbook(tmp_path / "rich.xlsx") if name == "rich" else BOUNCES
+    assert not _tabular._calamine_differs(path)
+    con = duckdb.connect()
+    tables = []
+    for differs in (False, True):
+        monkeypatch.setattr(_tabular, "_calamine_differs", lambda _p, d=differs: d)
+        with open_inputs([path]) as (src,):
+            table = _tabular.read_xlsx(src, con)
+        tables.append(con.execute(f"SELECT * FROM {table.name} ORDER BY row_no").fetchall())
+    assert tables[0] == tables[1]
+    assert len(tables[0]) == (2 if name == "rich" else 7)
+    if name == "rich":  # XML reads a raw CR LF or CR as a line feed
+        assert tables[0][0] == (None, "a@x.example", "Delivered", "2025-11-04 11:00:03",
+                                "2025-11-04 00:00:00", "11:00:03", "True", "7",
+                                "550-5.1.1 a\n550 b\nc\nd", None, 3)
+
+
+def test_xlsx_with_escaped_carriage_return_is_read_by_openpyxl(tmp_path: Path) -> None:
+    from analysis.sources._tabular import _calamine_differs
+
+    path = _rich_workbook(tmp_path / "rich.xlsx")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp_path / "esc.xlsx", "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"550 b\r", b"550 b_x000D_")  # as Excel writes a CR
+            zout.writestr(info, data)
+    assert _calamine_differs(tmp_path / "esc.xlsx")
+
+
+def test_xlsx_with_error_cells_is_read_by_openpyxl(tmp_path: Path, store: Store) -> None:
+    from analysis.sources._tabular import _calamine_differs
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["Email Address", "Event", "Date"])
+    wb.active.append(["a@x.example", "Delivered", "#N/A"])  # openpyxl writes an error cell
+    wb.save(tmp_path / "err.xlsx")
+    assert _calamine_differs(tmp_path / "err.xlsx")
+    (r,) = load(store, tmp_path / "err.xlsx", fmt="touchbasepro_xlsx")
+    assert (r.rows_loaded, r.rows_rejected) == (0, 1)
+    assert store.rejected(r.import_id)["error"].tolist() == [
+        "unreadable date #N/A in column Date (expected e.g. 2025-11-04 11:00:03)"]
