@@ -249,6 +249,14 @@ ROUND2 = [
     ((None, None, "550 5.7.1 Sender domain does not designate 192.0.2.1 as permitted sender"),
      "authfailure"),
     ((None, None, "421 Too many simultaneous connections from your IP"), "toomanyconn"),
+    # Round 3 (holdout tune half, stated generally).
+    ((550, "5.7.129", "550 5.7.129 You don't have permission to send to this group"), "filtered"),
+    ((550, None, "550 You are not allowed to send mail to this recipient"), "filtered"),
+    ((550, None, "550 Message rejected by recipients"), "filtered"),
+    ((550, None, "550 Message rejected by recipient's server"), "onhold"),
+    ((421, "4.7.0", "421 4.7.0 Your IP has insufficient reputation"), "badreputation"),
+    ((None, None, "connect to mx.example.net[192.0.2.1]:25: Cannot assign requested address"),
+     "networkerror"),
 ]
 
 

@@ -31,9 +31,12 @@ TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # 64 fresh rows; holdout 441 rows, final half 207): final 0.763 / 0.821, all 0.868 / 0.902.
 # Round 2 (Sisimai's LDA, remaining rhost and vendor lhost tables, the X.7.1 fallback, rows
 # stated as subject + predicate, the remote host masked): final 0.773 reason / 0.836
-# category, all 0.875 / 0.912.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.77, 0.83
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.87, 0.91
+# category, all 0.875 / 0.912. Round 3 (103 fresh rows from 84 sources, labelled before the
+# classifier ran; holdout 544 rows, final half 269): the fresh rows' final half scored
+# 0.710 / 0.823 as they came; after tuning on the tune half, final 0.762 / 0.833, all
+# 0.864 / 0.906.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.76, 0.83
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.86, 0.90
 
 
 def _rows() -> list[dict[str, str]]:
@@ -103,7 +106,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 77.3 % reason / 83.6 % category on 207 rows; target 90 % / 95 %); "
+                   "(measured 76.2 % reason / 83.3 % category on 269 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

@@ -189,7 +189,8 @@ _OWN_RULES: list[Rule] = [
     *T("badreputation", SIS.format("BadReputation"),
        "poor reputation", "bad reputation", "low reputation", "reputation is too low",
        "poor email reputation", "reputation problems", "sender reputation", "ip reputation",
-       "domain reputation", "reputation score"),
+       "domain reputation", "reputation score", "insufficient reputation",
+       "reputation is insufficient", "negative reputation"),
     # Spam filters.
     *T("spamdetected", "SpamAssassin/Rspamd/Exim ACL texts (shared sample M14); "
        + SIS.format("SpamDetected"),
@@ -380,7 +381,8 @@ _OWN_RULES: list[Rule] = [
        "temporary failure in name resolution", "malformed name server reply", "mail loop",
        "routing loop", "hop count exceeded", "too many hops", "loops back to myself",
        "forwarding loop", "unable to connect", "could not connect", "tls handshake",
-       "message looping", "dropped connection", "initial smtp greeting", "connection died"),
+       "message looping", "dropped connection", "initial smtp greeting", "connection died",
+       "cannot assign requested address"),
     *T("systemfull", SIS.format("SystemFull"), "mail system full", "insufficient system storage",
        "system storage", "disk full"),
     *T("mailererror", SIS.format("MailerError"), "procmail", "binmail", "can't create output",

@@ -102,9 +102,20 @@ FIRST_MEANING_RULES: list[Rule] = [
          regex=r"\b(?:recipient|user|addressee)\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:has blocked|blocked (?:you|your|this|the)\b|"
                r"refuses?\b|has chosen not to|only accepts?\b|does not (?:wish|want) to receive|"
                r"does not accept (?:mail|e[- ]?mails?|messages) from (?:you|your|this|unknown))"
-               r"|\bblocked by (?:the )?recipient\b(?!'s| server| mail| host| system| domain)|\brecipient'?s? (?:filter|block ?list|blacklist|rules?)\b",
+               r"|\b(?:blocked|rejected) by (?:the )?recipients?\b(?!'s| server| mail| host| system| domain)"
+               r"|\brecipient'?s? (?:filter|block ?list|blacklist|rules?)\b",
          source=SIS.format("Filtered", "rejected by the recipient's own filter")),
          "recipient", "user", "addressee"),
+    # The recipient (a restricted address or group) does not take mail from this sender:
+    # Exchange's "you don't have permission to send to it" (5.7.129 and friends).
+    *K(Rule("filtered:no-permission-to-send-to", "filtered",
+         regex=r"\b(?:don'?t|do not|does not|doesn'?t) have (?:the )?permissions? to send to\b"
+               r"|\bnot (?:allowed|authori[sz]ed|permitted) to send (?:e-?mails? |messages? |mail )?"
+               r"to (?:this|the) (?:recipient|group|user|address|mailbox|distribution list)\b",
+         source=SIS.format("Filtered", "rejected by the recipient's own filter") +
+         "; https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-"
+         "reports-in-exchange-online/non-delivery-reports-in-exchange-online (5.7.129)"),
+       "permission", "allowed", "authorized", "authorised", "permitted"),
     # The recipient's account exists but is switched off: closed, disabled, locked, frozen.
     *K(Rule("suspend:account-state", "suspend",
          regex=r"^(?!.*\b(?:sender|your (?:account|ip|server|domain|host))\b)"
