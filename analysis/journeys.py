@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from .journeys_report import MatchReport, match_report  # noqa: F401  (public API)
+from .sources._tabular import sql_str as _sql_str
 
 APPROX_WINDOW_MIN = 15  # minutes either side of the ESP's attempts
 QUEUE_ID_WINDOW_H = 48  # queue IDs are reused: only trust them near the send time
@@ -53,10 +54,6 @@ _KEY_PATTERNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
      ("id=", "ID=", "Id=", "iD=")),
     ("gmail", r"OK\s+[0-9]{9,11}\s+(\S+)\s+-\s+(?:gsmtp|gcdp)", False, ("gsmtp", "gcdp")),
 ]
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _key_sql() -> str:

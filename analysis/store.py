@@ -22,6 +22,8 @@ from .settings import Limits
 from .sources._base import SENDS_COLUMNS, TRACE_COLUMNS, ParseOptions, ParseResult, Rejected
 from .sources._canon import column_expr, text_column
 from .sources._io import SourceFile, open_one, workdir_inputs
+from .sources._tabular import sql_ident as quote_ident
+from .sources._tabular import sql_str as _sql_str
 
 SCHEMA_VERSION = 1
 
@@ -92,16 +94,6 @@ class LoadResult:
             "import_id": self.import_id, "confidence": self.confidence, "tz": self.tz,
             "error": self.error, "notes": self.notes,
         }
-
-
-def quote_ident(name: str) -> str:
-    """The one helper that turns a name into an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_str(value: str) -> str:
-    """An SQL string literal, for our own paths and setting names (never user text)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 _SCRATCH_PREFIX = "delivery-trace-ws-"

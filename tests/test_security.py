@@ -41,14 +41,15 @@ ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 # -- the rule: user text never becomes SQL text ------------------------------------------
 # Values are bound with `?`. Identifiers built from user text (CSV headers) go through
-# store.quote_ident (or the parsers' `_q`/`q`, the same doubling of '"'); the only
+# sources._tabular.sql_ident (imported as store.quote_ident and the parsers' `q`); the only
 # literals built from user text are validated zone names and our own scratch paths,
 # through _tabular.sql_str after valid_tz. So an SQL-looking f-string or concatenation
 # in analysis/ or pages/ may not interpolate a name that carries user text unless that
 # name is wrapped in one of the sanitizers.
 SQLISH = re.compile(r"\b(SELECT|FROM|WHERE|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|ATTACH|"
                     r"PRAGMA|CASE WHEN|VALUES|read_csv|read_text)\b")
-SANITIZERS = {"quote_ident", "sql_str", "_sql_str", "_q", "q", "_s", "valid_tz", "int", "len"}
+SANITIZERS = {"quote_ident", "sql_ident", "sql_str", "_sql_str", "q", "_s", "valid_tz", "int",
+              "len"}
 # Names that hold user text somewhere in the code base: the source file (its name), the
 # parse options (zone, year, mapping), headers and mappings, filters, free text.
 TAINTED = {"src", "opts", "filters", "mapping", "headers", "header", "h", "tz", "year", "label",
@@ -57,7 +58,7 @@ TAINTED = {"src", "opts", "filters", "mapping", "headers", "header", "h", "tz", 
 # Reviewed exceptions: (file, interpolated expression) -> why it is safe.
 REVIEWED = {
     ("analysis/sources/_espmap.py", "raw"):
-        "concat_ws over _q(header) identifiers, built two lines above",
+        "concat_ws over sql_ident(header) identifiers, built two lines above",
     ("analysis/sources/_syslog.py", "event_time_sql(tz, year.year, 'p.')"):
         "tz passed valid_tz; event_time_sql applies sql_str(tz) and int(year)",
     ("analysis/sources/_tracking.py", "stamp_sql(time_text, tz, dayfirst)"):

@@ -13,12 +13,8 @@ import duckdb
 
 from ..smtp import enhanced_code_sql, reply_code_sql
 from ._base import SENDS_COLUMNS, TRACE_COLUMNS
+from ._tabular import sql_ident as q
 from ._tabular import sql_str
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def columns_of(side: str) -> dict[str, str]:

@@ -14,7 +14,15 @@ from ..errors import InputError
 from ._base import ParseOptions, ParseResult
 from ._canon import canonical_sql
 from ._io import SourceFile
-from ._tabular import Table, normalise_header, read_csv, sql_str, timestamp_sql, valid_tz
+from ._tabular import (
+    Table,
+    normalise_header,
+    read_csv,
+    sql_ident,
+    sql_str,
+    timestamp_sql,
+    valid_tz,
+)
 
 # Canonical field -> accepted header names (compared with normalise_header).
 SYNONYMS: dict[str, list[str]] = {
@@ -99,16 +107,12 @@ def check_mapping(src: SourceFile, table: Table, mapping: dict[str, str]) -> dic
     return dict(mapping)
 
 
-def _q(header: str) -> str:
-    return '"' + header.replace('"', '""') + '"'
-
-
 def _sends_select(headers: list[str], mapping: dict[str, str], tz: str, rel: str,
                   keep: tuple[str, ...] = ()) -> str:
     """SELECT over the text table `rel` giving the parser's `sends` columns + _error/_raw."""
 
     def col(field: str) -> str:
-        return f"nullif(trim({_q(mapping[field])}), '')" if field in mapping else "NULL::VARCHAR"
+        return f"nullif(trim({sql_ident(mapping[field])}), '')" if field in mapping else "NULL::VARCHAR"
 
     words = "MAP {" + ", ".join(f"{sql_str(k)}: {sql_str(v)}" for k, v in EVENT_WORDS.items()) + "}"
     event_word = f"lower(regexp_replace({col('event')}, '\\s+', ' ', 'g'))"
@@ -150,7 +154,7 @@ def _sends_select(headers: list[str], mapping: dict[str, str], tz: str, rel: str
     # A CR only ever comes in a multi-line reply; most texts have none.
     reply = (f"CASE WHEN contains({smtp_text}, chr(13)) THEN regexp_replace({smtp_text}, "
              f"'\\r\\n?', chr(10), 'g') ELSE {smtp_text} END")
-    kept = "".join(f", {_q(k)}" for k in keep)
+    kept = "".join(f", {sql_ident(k)}" for k in keep)
     names = ("row_no, campaign, recipient, event, event_time, remote_id, smtp_code, "
              "enhanced_code, smtp_text, bounce_type, bounce_reason, name, subject")
     base = (
@@ -162,7 +166,7 @@ def _sends_select(headers: list[str], mapping: dict[str, str], tz: str, rel: str
         f"({bounce_type}) AS bounce_type, {col('bounce_reason')} AS bounce_reason, "
         f"{col('name')} AS name, {col('subject')} AS subject, "
         f"{col('event')} AS _event_text, {col('event_time')} AS _time_text, "
-        + ", ".join(f"{_q(h)} AS {f}" for h, f in zip(headers, fields, strict=True))
+        + ", ".join(f"{sql_ident(h)} AS {f}" for h, f in zip(headers, fields, strict=True))
         + f"{kept} FROM {rel}"
     )
     checked = f"SELECT *, ({error}) AS _error FROM ({base})"  # noqa: S608

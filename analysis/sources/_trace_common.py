@@ -31,17 +31,13 @@ from ._tabular import (
     timestamp_sql,
 )
 from ._tabular import _unique as unique_headers
+from ._tabular import sql_ident as q
 
 # Windows PowerShell 5.1 Export-Csv writes this line first unless -NoTypeInformation
 # (office365.md section 1).
 TYPE_PREFIX = "#TYPE"
 # PowerShell's rendering of an array property (exchange_onprem.md section 2.2).
 PS_ARRAY = "System.String[]"
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def txt(col: str | None) -> str:
