@@ -323,7 +323,12 @@ def _texts(values: Any) -> list[str | None]:
 
 
 # XML reads a carriage return (CR LF or a lone CR) in text as a line feed; calamine keeps it.
+# The cells are mended in SQL, the header here.
 _XML_LINE_ENDS = "replace(replace({c}, chr(13) || chr(10), chr(10)), chr(13), chr(10))"
+
+
+def _xml_line_ends(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | None = None
@@ -348,7 +353,7 @@ def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | N
         cells = _texts(values)
         if header is None:
             if any(c is not None for c in cells):
-                header = [c or "" for c in cells]
+                header = [_xml_line_ends(c) if fast else c or "" for c in cells]
             continue
         if not any(c is not None for c in cells):
             continue
