@@ -222,6 +222,13 @@ _ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 # "harborbluff"), and its IP is not the client's. Providers are read from the unmasked text.
 _HOST_RE = re.compile(r"\b(host|talking to|connect to) (?=[a-z0-9.-]*[a-z])"
                       r"[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?: ?\[[0-9a-f.:]+\])?(?=[\s(:,]|$)")
+# A spam filter's list of the tests a message hit ("SpamAssassin score 21.6 (DEAR_SOMETHING,
+# DKIM_ADSP_NXDOMAIN, ...)", "tests=BAYES_99=3.5, URIBL_BLACK=1.7"): rule names, not words of
+# the reply. "NXDOMAIN" inside one must not read as an unknown domain. Two or more
+# upper-case names joined by underscores, with or without scores, are masked (one alone,
+# such as "BAD_RECIPIENT", is a word of the reply).
+_TEST = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:\s*[=:(]\s*-?\d+(?:\.\d+)?\)?)?"
+_TESTS_RE = re.compile(rf"\b{_TEST}(?:\s*,\s*{_TEST})+")
 _COMMAND_RE = re.compile(
     r"(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|helo|ehlo|"
     r"starttls|initial connection|connect|the end of data)", re.IGNORECASE)
@@ -282,7 +289,10 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     norm = smtp.normalise_reply(raw)
     low_full = norm.lower()
     providers = detect_providers(low_full, domain)
-    low = _ADDR_RE.sub("<addr>", low_full) if "@" in low_full else low_full
+    low = low_full
+    if "_" in norm and "," in norm:  # _TESTS_RE's keywords
+        low = _TESTS_RE.sub("<tests>", norm).lower()
+    low = _ADDR_RE.sub("<addr>", low) if "@" in low else low
     if "host " in low or "talking to " in low or "connect to " in low:  # _HOST_RE's keywords
         low = _HOST_RE.sub(r"\1 <host>", low)
     low = _unjoin(low)

@@ -257,6 +257,19 @@ ROUND2 = [
     ((421, "4.7.0", "421 4.7.0 Your IP has insufficient reputation"), "badreputation"),
     ((None, None, "connect to mx.example.net[192.0.2.1]:25: Cannot assign requested address"),
      "networkerror"),
+    # Round 4.
+    ((None, None, "Rejected: the server you use is not authorized to send mail from your domain"),
+     "authfailure"),
+    ((450, "4.7.1", "450 4.7.1 <a@example.org>: Sender address rejected: Too many messages from "
+      "sender in the last hour"), "speeding"),
+    ((554, None, "554 RTR:BB http://postmaster.info.aol.com/errors/554rtrbb.html"), "blocked"),
+    ((None, None, "Your message is larger than the maximum size allowed"), "mesgtoobig"),
+    ((None, None, "R=nonlocal: Mailing to remote domains not supported"), "norelaying"),
+    ((None, None, "Not sent: all recipients have been marked as inactive"), "suppressed"),
+    # A spam filter's test list is not the reply's words (DKIM_ADSP_NXDOMAIN is no domain).
+    ((554, "5.7.1", "554 5.7.1 Content rejected: score 9.1 (DKIM_ADSP_NXDOMAIN,HTML_MESSAGE,"
+      "URIBL_BLACK=1.7)"), "spamdetected"),
+    ((550, None, "550 BAD_RECIPIENT"), "userunknown"),
 ]
 
 

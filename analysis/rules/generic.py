@@ -28,9 +28,11 @@ _OWN_RULES: list[Rule] = [
     *FIRST_MEANING_RULES,
     *LOCALISED_RULES,
     # Specific phrases whose words would otherwise fall into a broader group below.
-    *T("suppressed", "Amazon SES / SendGrid suppression-list messages",
+    *T("suppressed", "Amazon SES / SendGrid suppression-list messages; Postmark API error 406 "
+       "(https://postmarkapp.com/developer/api/overview#error-codes: inactive recipient)",
        "suppressed sending", "suppression list", "address is suppressed", "previously bounced",
-       "previously unsubscribed", "previously marked as spam"),
+       "previously unsubscribed", "previously marked as spam", "marked as inactive",
+       "inactive recipient"),
     *T("norelaying", "Exchange Online NDR table (5.7.64 connector); Sisimai rhost/for-microsoft.go",
        "tenantattribution"),
     *T("userunknown", "Exchange Online NDR table (5.7.505); IBM Domino", "banned recipient",
@@ -95,6 +97,9 @@ _OWN_RULES: list[Rule] = [
        ("sender address rejected", "does not accept mail"), ("sender address", "blocked using"),
        ("mailfrom domain", "listed"), ("mail from domain", "listed"), ("sender domain", "listed"),
        ("mx", "your from address"), "callback setup failed", "callout verification failed",
+       # cPanel/Exim sender callout: "550-Verification failed for <...> 550-The mail server
+       # could not deliver mail to <...>. The account or domain may not exist, ..."
+       ("verification failed", "the account or domain may not exist"),
        "requires valid sender domain", "denies the sender", "does not accept mail from",
        "badsendermx", "sendernoa", "senderfilterconfig", "emetteur invalide", "empty email address",
        "outgoing mail suspension", "registered gateway user", "sender is spammer",
@@ -121,7 +126,8 @@ _OWN_RULES: list[Rule] = [
        "no relaying", "unable to relay", "not allowed to relay",
        "not permitted to relay", "unauthorized relay", "not an open relay", "as a relay",
        "relay prohibited", "denies relay", "isn't in my list of allowed rcpthost",
-       "we don't handle mail for", "this system is not configured to relay"),
+       "we don't handle mail for", "this system is not configured to relay",
+       "mailing to remote domains not supported"),
     # Delay warnings: the server is still trying (RFC 3464 Action: delayed).
     *T("onhold", "Sendmail/Gmail delay warnings ('Warning: message still undelivered after', "
        "'Gmail will retry for')", "will retry for", "will keep trying", "still undelivered after",
@@ -318,7 +324,8 @@ _OWN_RULES: list[Rule] = [
        "message size exceeds", "message too big", "message too large", "message file too big",
        "message is too large", "size limit", "exceeds the maximum size", "maximum message size",
        "max message size", "exceeded maximum inbound message size", "message length exceeds",
-       "taille limite", "line limit exceeded"),
+       "taille limite", "line limit exceeded", "longer than the maximum size",
+       "larger than the maximum size", "bigger than the maximum size"),
     *T("exceedlimit", SIS.format("ExceedLimit"), "message header size exceeds limit",
        "exceeds administrative limit"),
     # The sender's own sending allowance (per day / per 24 hours): throttling, not policy.

@@ -46,12 +46,26 @@ FIRST_MEANING_RULES: list[Rule] = [
                r"|\bfail\w* (?:the )?sender authentication\b|\bsender authentication fail",
          source=SIS.format("AuthFailure", "rejected due to SPF, DKIM, DMARC failure")),
          "designate", "permitted sender", "sender authentication"),
+    # SPF in plain words: the sending server "is not authorized to send mail from your domain".
+    *K(Rule("authfailure:not-authorized-for-domain", "authfailure",
+         regex=r"\b(?:authori[sz]ed|permitted|allowed) to send (?:e-?mails? |mail |messages? )?"
+               r"(?:from|for|on behalf of) (?:your|the|this|that|its|their) (?:own )?"
+               r"(?:sender'?s? |sending )?domain\b",
+         source=SIS.format("AuthFailure", "rejected due to SPF, DKIM, DMARC failure")),
+         "authorized", "authorised", "permitted", "allowed"),
     # A link in the body is listed: the content, not the client (Sisimai SpamDetected
     # "blacklisted url in message").
     *K(Rule("spamdetected:url-listed", "spamdetected",
          regex=r"\b(?:url|uri|links?)\b(?:[^.;:]|\.(?=\w)){0,30}?\b(?:black ?listed|is listed)\b",
          source=SIS.format("SpamDetected", "rejected by spam filter running on the remote host")),
          "listed"),
+    # A rate limit named in a sender refusal ("Sender address rejected: Deferring: Too many
+    # messages from sender in last hour"): sending too fast, not a refused sender.
+    *K(Rule("speeding:too-many-from-sender", "speeding",
+         regex=r"\btoo many (?:messages|mails|e-?mails|recipients) (?:from|sent by) "
+               r"(?:this |the |your )?(?:sender|address|user)\b",
+         source=SIS.format("Speeding", "exceeding a rate limit or sending too fast")),
+         "too many"),
     # The envelope sender address itself is listed or invalid (its IP is Blocked).
     *K(Rule("rejected:sender-address-refused", "rejected",
          regex=r"\bsender(?:'s)? (?:e[- ]?mail )?address\b(?:[^.;]|\.(?=\w)){0,20}?\b(?:is |has been )?"

@@ -12,6 +12,8 @@ MS = ("https://learn.microsoft.com/en-us/exchange/troubleshoot/email-delivery/nd
       "non-delivery-reports-in-exchange-online")
 OLC = "https://sendersupport.olc.protection.outlook.com/pm/troubleshooting.aspx"
 Y = "https://senders.yahooinc.com/smtp-error-codes + shared/formats/smtp_responses.md 4.3"
+AOL = ("http://postmaster.aol.com/errors/ (AOL postmaster error list: RTR, RLY, DNS, HVU, DYN "
+       "and CON blocks)")
 APPLE = "https://smtp.codes/icloud (iCloud replies) + https://support.apple.com/en-us/HT204137"
 GMX = "https://smtp.codes/unitedinternet + https://postmaster.gmx.com/en/error-messages"
 ORANGE = "https://bentonow.com/smtp-errors/orange (OFR codes)"
@@ -166,6 +168,11 @@ PROVIDER_RULES: list[Rule] = [
     P("yahoo.mailbox-not-found", "yahoo", "userunknown", Y, text="mailbox not found"),
     P("yahoo.too-quickly", "yahoo", "speeding", Y, text="receiving mail too quickly"),
     P("yahoo.per-connection", "yahoo", "toomanyconn", Y, text="max message per connection"),
+    # AOL's own block codes ("554- (RTR:DU) http://postmaster.info.aol.com/errors/554rtrdu.html"):
+    # RTR/RLY/DYN/CON/... name the connecting IP, HVU a URL in the message, DNS its reverse DNS.
+    P("aol.ip-block", "yahoo", "blocked", AOL, regex=r"\b(?:rtr|rly|dyn|con|isp|ipt|sdi|gen):[a-z]{2}\d?\b"),
+    P("aol.url-block", "yahoo", "spamdetected", AOL, regex=r"\bhvu:[a-z]{1,2}\d?\b"),
+    P("aol.dns-block", "yahoo", "requireptr", AOL, regex=r"\bdns:[a-z]{2}\d?\b"),
     # --- Apple iCloud -------------------------------------------------------------------
     P("apple.excessive-volume", "apple", "speeding", APPLE, text="deferred due to excessive volume"),
     P("apple.too-many-errors", "apple", "toomanyconn", APPLE, text="too many errors"),
