@@ -29,10 +29,10 @@ _OWN_RULES: list[Rule] = [
     *LOCALISED_RULES,
     # Specific phrases whose words would otherwise fall into a broader group below.
     *T("suppressed", "Amazon SES / SendGrid suppression-list messages; Postmark API error 406 "
-       "(https://postmarkapp.com/developer/api/overview#error-codes: inactive recipient)",
+       "(https://postmarkapp.com/developer/api/overview#error-codes: recipients marked as "
+       "inactive)",
        "suppressed sending", "suppression list", "address is suppressed", "previously bounced",
-       "previously unsubscribed", "previously marked as spam", "marked as inactive",
-       "inactive recipient"),
+       "previously unsubscribed", "previously marked as spam", "marked as inactive"),
     *T("norelaying", "Exchange Online NDR table (5.7.64 connector); Sisimai rhost/for-microsoft.go",
        "tenantattribution"),
     *T("userunknown", "Exchange Online NDR table (5.7.505); IBM Domino", "banned recipient",
