@@ -270,6 +270,14 @@ ROUND2 = [
     ((554, "5.7.1", "554 5.7.1 Content rejected: score 9.1 (DKIM_ADSP_NXDOMAIN,HTML_MESSAGE,"
       "URIBL_BLACK=1.7)"), "spamdetected"),
     ((550, None, "550 BAD_RECIPIENT"), "userunknown"),
+    # Round 5.
+    ((554, None, "554 Message rejected: Stream is more than 10485760 bytes long."), "mesgtoobig"),
+    ((552, None, "552 Mailbox is over 100 MB"), "mailboxfull"),
+    ((None, None, "Line too long (see RFC5321 4.5.3.1.6)"), "notcompliantrfc"),
+    ((501, "5.7.1", "501 5.7.1 <a@example.org>... Sender IP must resolve"), "requireptr"),
+    ((553, "5.7.1", "553 Sorry, this domain is not in my list of allowed hosts (#5.7.1)"),
+     "norelaying"),
+    ((None, "4.7.0", "403 4.7.0 TLS handshake failed."), "failedstarttls"),
 ]
 
 

@@ -38,9 +38,11 @@ TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # logs; holdout 646 rows, final half 316): the fresh final half scored 0.660 / 0.723 as they
 # came; after tuning on the tune half (and on one final-half row that the suppression test
 # printed: a SpamAssassin test list read as an unknown domain), final 0.750 / 0.820, all
-# 0.851 / 0.893.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.75, 0.81
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.85, 0.89
+# 0.851 / 0.893. Round 5 (61 fresh rows from 54 sources; holdout 707 rows, final half
+# 344): the fresh final half scored 0.786 / 0.964 as they came; after tuning on the tune
+# half, final 0.759 / 0.831, all 0.857 / 0.901.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.75, 0.83
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.85, 0.90
 
 
 def _rows() -> list[dict[str, str]]:
@@ -110,7 +112,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 75.0 % reason / 82.0 % category on 316 rows; target 90 % / 95 %); "
+                   "(measured 75.9 % reason / 83.1 % category on 344 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

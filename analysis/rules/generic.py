@@ -127,6 +127,7 @@ _OWN_RULES: list[Rule] = [
        "not permitted to relay", "unauthorized relay", "not an open relay", "as a relay",
        "relay prohibited", "denies relay", "isn't in my list of allowed rcpthost",
        "we don't handle mail for", "this system is not configured to relay",
+       "not in my list of allowed hosts",
        "mailing to remote domains not supported"),
     # Delay warnings: the server is still trying (RFC 3464 Action: delayed).
     *T("onhold", "Sendmail/Gmail delay warnings ('Warning: message still undelivered after', "
@@ -155,7 +156,8 @@ _OWN_RULES: list[Rule] = [
        "ptr record", "no ptr", "rdns", "ip name lookup failed",
        "unresolvable relay host name", "does not resolve to your ip",
        "hostname does not resolve", "generic dns ptr", "ptr resource record",
-       "mismatches client ip", "unverifyable sending ips"),
+       "mismatches client ip", "unverifyable sending ips", "ip must resolve",
+       "ip address must resolve"),
     # Content verdicts that name a block list mechanism ("Blocked using spam pattern").
     *T("virusdetected", SIS.format("VirusDetected"), "virus or spam content"),
     *T("spamdetected", "Korean/Chinese gateway texts ('Blocked using spam pattern'); "
@@ -358,7 +360,7 @@ _OWN_RULES: list[Rule] = [
        "starttls", "mta-sts", "tlsa-invalid", "dnssec-invalid", "certificate-host-mismatch",
        "certificate-expired", "tls required", "must use tls", "requires tls", "encryption required",
        "tls is required", "tls negotiation failed", "requiretls", "cannot start tls",
-       "start tls"),
+       "start tls", "tls handshake", "handshake failed", "handshake failure"),
     *T("securityerror", "RFC 4954; " + SIS.format("SecurityError"),
        "authentication required", "authentication failed", "authentication failure",
        "authentication credentials invalid", "not authenticated", "must authenticate",
@@ -387,7 +389,7 @@ _OWN_RULES: list[Rule] = [
        "connection dropped", "dns lookup failure", "host name lookup failure", "dns query failed",
        "temporary failure in name resolution", "malformed name server reply", "mail loop",
        "routing loop", "hop count exceeded", "too many hops", "loops back to myself",
-       "forwarding loop", "unable to connect", "could not connect", "tls handshake",
+       "forwarding loop", "unable to connect", "could not connect",
        "message looping", "dropped connection", "initial smtp greeting", "connection died",
        "cannot assign requested address"),
     *T("systemfull", SIS.format("SystemFull"), "mail system full", "insufficient system storage",
@@ -476,9 +478,19 @@ LAST_RESORT_RULES: list[Rule] = [
        "block"),
     Rule("blocked:ip-literal", "blocked", skip_enhanced=_VAGUE, code="5",
          regex=r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
-    *K(Rule("mesgtoobig:line-too-long", "mesgtoobig", regex=r"\blines?\b[^.;]{0,20}\btoo long",
-         source=SIS.format("MesgTooBig") + " ('line limit exceeded')"),
+    # A text line over RFC 5321's 1,000 octets breaks the protocol, whatever the message's size.
+    *K(Rule("notcompliantrfc:line-too-long", "notcompliantrfc",
+         regex=r"\blines?\b[^.;]{0,20}\btoo long",
+         source="RFC 5321 section 4.5.3.1.6 (text line length); "
+         + SIS.format("NotCompliantRFC")),
        "line"),
+    # A size named in bytes: "Stream is more than 10485760 bytes long".
+    *K(Rule("mesgtoobig:more-than-n-bytes", "mesgtoobig",
+         regex=r"^(?!.*\b(?:mailbox|quota|inbox|storage|disk)\b)"
+               r".*\b(?:more than|larger than|bigger than|exceeds?|over) \d[\d,.]* ?"
+               r"(?:bytes|kb|mb|kib|mib|kbytes|mbytes)\b",
+         source=SIS.format("MesgTooBig")),
+       "bytes", "kb", "mb", "kib", "mib"),
     *K(Rule("notcompliantrfc:header-required", "notcompliantrfc",
          regex=r"\b(?:subject|from|date|to|message[- ]id)\b[^.;]{0,20}\b(?:is )?(?:mandatory|required|missing)",
          source="RFC 5322 section 3.6 (required header fields); " + SIS.format("NotCompliantRFC")),
