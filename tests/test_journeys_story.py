@@ -203,3 +203,19 @@ def test_cli_journeys_and_matches(tmp_path: Path, capsys) -> None:
     assert main(["matches", "--workspace", ws, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["journeys"] == 18 and report["unmatched"] == 2
+
+
+def test_a_journeys_reply_comes_from_one_event(tmp_path: Path) -> None:
+    # Deferred with 4.7.0, then delivered with a bare "250 ok": the journey shows the
+    # delivery's reply whole, not its code with the deferral's enhanced code.
+    csv_path = tmp_path / "activity.csv"
+    csv_path.write_text(
+        '"Email Address","Campaign","Event","Date","SMTP Response"\n'
+        '"a@x.example","C","Deferred","2025-11-04 10:00:00","421 4.7.0 try again later"\n'
+        '"a@x.example","C","Delivered","2025-11-04 11:00:00","250 ok dirdel"\n',
+        encoding="utf-8")
+    store = Store(str(tmp_path / "w.duckdb"))
+    store.load_files([str(csv_path)], opts=ParseOptions(tz="UTC"))
+    (j,) = journeys_df(store.cursor()).to_dict("records")
+    assert (j["esp_event"], j["smtp_code"], j["enhanced_code"], j["smtp_text"]) == (
+        "delivered", 250, None, "250 ok dirdel")
