@@ -278,6 +278,11 @@ ROUND2 = [
     ((553, "5.7.1", "553 Sorry, this domain is not in my list of allowed hosts (#5.7.1)"),
      "norelaying"),
     ((None, "4.7.0", "403 4.7.0 TLS handshake failed."), "failedstarttls"),
+    # Round 6.
+    ((552, None, "552 message line is too long"), "mesgtoobig"),
+    ((550, "5.7.1", "550 5.7.1 Recipient does not want your mail"), "filtered"),
+    ((550, "5.7.0", "550 5.7.0 [SPF] 192.0.2.1 is not allowed to send mail from example.org"),
+     "authfailure"),
 ]
 
 

@@ -145,7 +145,8 @@ _OWN_RULES: list[Rule] = [
        "sender id validation failure", "dkim signature", "dkim verification", "dkim = did not pass",
        "domainkeys", "doesn't meet the required authentication level",
        "does not meet the required authentication level", "authentication requirements",
-       ("not allowed to send from", "spf"),
+       ("not allowed to send from", "spf"), ("not allowed to send mail from", "spf"),
+       ("spf", "not allowed to send mail from"),
        "required authentication level", "failed authentication checks", "not aligned",
        "sender is unauthenticated", "unauthenticated email"),
     # Reverse DNS.
@@ -478,7 +479,12 @@ LAST_RESORT_RULES: list[Rule] = [
        "block"),
     Rule("blocked:ip-literal", "blocked", skip_enhanced=_VAGUE, code="5",
          regex=r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
-    # A text line over RFC 5321's 1,000 octets breaks the protocol, whatever the message's size.
+    # A text line over RFC 5321's 1,000 octets: with the size reply 552 ("exceeded storage
+    # allocation") the server files it under size, otherwise it is a protocol violation.
+    *K(Rule("mesgtoobig:line-too-long-552", "mesgtoobig", code=(552,),
+         regex=r"\blines?\b[^.;]{0,20}\btoo long",
+         source="RFC 5321 section 4.2.2 (552) and 4.5.3.1.6; " + SIS.format("MesgTooBig")),
+       "line"),
     *K(Rule("notcompliantrfc:line-too-long", "notcompliantrfc",
          regex=r"\blines?\b[^.;]{0,20}\btoo long",
          source="RFC 5321 section 4.5.3.1.6 (text line length); "

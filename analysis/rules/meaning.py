@@ -115,6 +115,7 @@ FIRST_MEANING_RULES: list[Rule] = [
     *K(Rule("filtered:recipient-refuses", "filtered",
          regex=r"\b(?:recipient|user|addressee)\b(?:[^.;]|\.(?=\w)){0,30}?\b(?:has blocked|blocked (?:you|your|this|the)\b|"
                r"refuses?\b|has chosen not to|only accepts?\b|does not (?:wish|want) to receive|"
+               r"(?:does not|doesn'?t) (?:wish|want) (?:your|this|any|to get)\b|"
                r"does not accept (?:mail|e[- ]?mails?|messages) from (?:you|your|this|unknown))"
                r"|\b(?:blocked|rejected) by (?:the )?recipients?\b(?!'s| server| mail| host| system| domain)"
                r"|\brecipient'?s? (?:filter|block ?list|blacklist|rules?)\b",
