@@ -287,6 +287,8 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     if enh is None:
         enh = smtp.extract_enhanced_code(raw)
     norm = smtp.normalise_reply(raw)
+    if "\u2019" in norm or "\u2018" in norm:  # typographic apostrophes: "doesn’t exist"
+        norm = norm.replace("\u2019", "'").replace("\u2018", "'")
     low_full = norm.lower()
     providers = detect_providers(low_full, domain)
     low = low_full

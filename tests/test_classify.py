@@ -283,6 +283,10 @@ ROUND2 = [
     ((550, "5.7.1", "550 5.7.1 Recipient does not want your mail"), "filtered"),
     ((550, "5.7.0", "550 5.7.0 [SPF] 192.0.2.1 is not allowed to send mail from example.org"),
      "authfailure"),
+    # Round 7.
+    ((None, None, "Esta casilla ha expirado por falta de uso."), "suspend"),
+    ((554, None, "554 Message rejected: no Date: header"), "notcompliantrfc"),
+    ((550, None, "550 Mailbox doesn\u2019t exist"), "userunknown"),  # a typographic apostrophe
 ]
 
 

@@ -42,9 +42,12 @@ TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # 344): the fresh final half scored 0.786 / 0.964 as they came; after tuning on the tune
 # half, final 0.759 / 0.831, all 0.857 / 0.901. Round 6 (51 fresh rows from 35 sources;
 # holdout 758 rows, final half 371): the fresh final half scored 0.815 / 0.889 as they
-# came; after tuning on the tune half, final 0.765 / 0.838, all 0.861 / 0.904.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.76, 0.83
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.85, 0.90
+# came; after tuning on the tune half, final 0.765 / 0.838, all 0.861 / 0.904. Round 7 (52
+# fresh rows from 39 sources; holdout 810 rows, final half 405): the fresh final half scored
+# 0.794 / 0.794 as they came; after tuning on the tune half, final 0.770 / 0.837, all
+# 0.863 / 0.902.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.77, 0.83
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.86, 0.90
 
 
 def _rows() -> list[dict[str, str]]:
@@ -114,7 +117,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 76.5 % reason / 83.8 % category on 371 rows; target 90 % / 95 %); "
+                   "(measured 77.0 % reason / 83.7 % category on 405 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

@@ -501,6 +501,12 @@ LAST_RESORT_RULES: list[Rule] = [
          regex=r"\b(?:subject|from|date|to|message[- ]id)\b[^.;]{0,20}\b(?:is )?(?:mandatory|required|missing)",
          source="RFC 5322 section 3.6 (required header fields); " + SIS.format("NotCompliantRFC")),
        "mandatory", "required", "missing"),
+    # "Messages without To: fields are not accepted here".
+    *K(Rule("notcompliantrfc:header-absent", "notcompliantrfc",
+         regex=r"\b(?:without|no|lacks?|lacking) (?:an? )?(?:subject|from|date|to|message[- ]id):? "
+               r"(?:header|field)s?\b",
+         source="RFC 5322 section 3.6 (required header fields); " + SIS.format("NotCompliantRFC")),
+       "header", "field"),
 ]
 
 # Broad fragments: only when no specific row matched (each is a single common word or

@@ -180,6 +180,11 @@ LOCALISED_RULES: list[Rule] = [
        "слишком большое", "邮件过大", "信件过大"),
     *T("spamdetected", _LOCAL.format("SpamDetected", "rejected by a spam filter"), "垃圾邮件",
        "спам", "courrier indésirable", "correo no deseado"),
+    *T("suspend", _LOCAL.format("Suspend", "a recipient account is being suspended"),
+       "casilla ha expirado", "expirado por falta de uso", "cuenta desactivada",
+       "cuenta suspendida", "cuenta deshabilitada", "casilla deshabilitada",
+       "konto deaktiviert", "konto gesperrt", "compte désactivé", "compte suspendu",
+       "account disattivato", "account sospeso", "conta desativada", "conta suspensa"),
 ]
 
 BROAD_MEANING_RULES: list[Rule] = [
