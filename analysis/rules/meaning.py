@@ -181,10 +181,10 @@ LOCALISED_RULES: list[Rule] = [
     *T("spamdetected", _LOCAL.format("SpamDetected", "rejected by a spam filter"), "垃圾邮件",
        "спам", "courrier indésirable", "correo no deseado"),
     *T("suspend", _LOCAL.format("Suspend", "a recipient account is being suspended"),
-       "casilla ha expirado", "expirado por falta de uso", "cuenta desactivada",
-       "cuenta suspendida", "cuenta deshabilitada", "casilla deshabilitada",
-       "konto deaktiviert", "konto gesperrt", "compte désactivé", "compte suspendu",
-       "account disattivato", "account sospeso", "conta desativada", "conta suspensa"),
+       # Only wordings that name the mailbox: "account suspended" may be the sender's own.
+       "casilla ha expirado", "expirado por falta de uso", "casilla deshabilitada",
+       "casilla desactivada", "postfach deaktiviert", "postfach gesperrt",
+       "boîte désactivée", "boite desactivee", "casella disattivata", "caixa desativada"),
 ]
 
 BROAD_MEANING_RULES: list[Rule] = [
