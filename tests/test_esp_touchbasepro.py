@@ -286,16 +286,32 @@ def _rich_workbook(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["rich", "sample"])
+def _libreoffice_copy(tmp_path: Path) -> Path:
+    """The sample workbook as LibreOffice writes it (shared strings, its own styles)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("soffice") is None:
+        pytest.skip("no LibreOffice (libreoffice-calc)")
+    proc = subprocess.run(
+        ["soffice", "--headless", "--norestore", f"-env:UserInstallation={tmp_path.as_uri()}/lo",
+         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo"),
+         str(BOUNCES)], capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / "lo" / BOUNCES.name
+
+
+@pytest.mark.parametrize("name", ["rich", "sample", "libreoffice"])
 def test_xlsx_readers_give_the_same_text(tmp_path: Path, name: str, monkeypatch) -> None:
     # calamine reads a workbook unless _calamine_differs (fast); openpyxl the rest: the
-    # same table either way.
+    # same table either way, whichever program wrote the workbook.
     import duckdb
 
     from analysis.sources import _tabular
     from analysis.sources._io import open_inputs
 
-    path = _rich_workbook(tmp_path / "rich.xlsx") if name == "rich" else BOUNCES
+    path = {"rich": lambda: _rich_workbook(tmp_path / "rich.xlsx"), "sample": lambda: BOUNCES,
+            "libreoffice": lambda: _libreoffice_copy(tmp_path)}[name]()
     assert not _tabular._calamine_differs(path)
     con = duckdb.connect()
     read = []
