@@ -356,3 +356,15 @@ def test_xlsx_with_error_cells_is_read_by_openpyxl(tmp_path: Path, store: Store)
     assert (r.rows_loaded, r.rows_rejected) == (0, 1)
     assert store.rejected(r.import_id)["error"].tolist() == [
         "unreadable date #N/A in column Date (expected e.g. 2025-11-04 11:00:03)"]
+
+
+def test_a_workbook_is_read_once_to_sniff_and_load(store: Store, monkeypatch) -> None:
+    # The sniffers' read of the sheet is the one the parser loads (not a second read).
+    from analysis.sources import _tabular
+
+    reads = []
+    real = _tabular._calamine_rows
+    monkeypatch.setattr(_tabular, "_calamine_rows",
+                        lambda path, sheet: reads.append(sheet) or real(path, sheet))
+    (r,) = load(store, BOUNCES)  # no format given: sniffed first
+    assert (r.format, r.rows_loaded, reads) == ("touchbasepro_xlsx", 7, [None])

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import settings
 from ..errors import InputError
@@ -45,6 +46,9 @@ class SourceFile:
     _utf8: Path | None = field(default=None, repr=False)
     # What a reader had to work around in this file; sources.parse adds it to the notes.
     notes: dict[str, str] = field(default_factory=dict, repr=False)
+    # A workbook's first sheet as calamine read it for the sniffers; read_xlsx takes it
+    # (the sheet is parsed once per file, not once to sniff and again to load).
+    sheet_rows: list[Any] | None = field(default=None, repr=False)
 
     @property
     def is_zip(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import re
 import shutil
@@ -341,7 +340,13 @@ def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | N
     """
     try:
         fast = not _calamine_differs(src.path)
-        rows = _calamine_rows(src.path, sheet) if fast else _openpyxl_rows(src.path, sheet)
+        if not fast:
+            rows = _openpyxl_rows(src.path, sheet)
+        elif sheet is None and src.sheet_rows is not None:
+            rows = src.sheet_rows  # read while sniffing
+        else:
+            rows = _calamine_rows(src.path, sheet)
+        src.sheet_rows = None
     except Exception as e:  # zipfile, XML and calamine errors of damaged files
         raise InputError(src.name, f"broken XLSX workbook ({e.__class__.__name__}: {e})",
                          hint="export it again, or open it in Excel and save it as .xlsx"
@@ -381,24 +386,24 @@ def read_xlsx(src: SourceFile, con: duckdb.DuckDBPyConnection, *, sheet: str | N
 
 
 def xlsx_headers(src: SourceFile) -> list[str]:
-    """Header names of an XLSX workbook's first sheet (for sniffing), or []."""
-    return list(_xlsx_headers(src.path, src.sha256)) if src.is_zip else []
+    """Header names of an XLSX workbook's first sheet (for sniffing), or [].
 
-
-@functools.lru_cache(maxsize=8)
-def _xlsx_headers(path: Path, sha256: str) -> tuple[str, ...]:
-    # calamine: openpyxl's read-only mode parses the whole sheet to size it when the file
-    # does not say (11 s for 100k rows, as long as reading it). Cached: several formats ask.
-    del sha256  # part of the cache key only
-    try:
-        rows = _calamine_rows(path, None)
-    except Exception:
-        return ()
-    for values in rows[:20]:
+    calamine reads the sheet once per file and keeps it on `src` for read_xlsx (openpyxl's
+    read-only mode parsed the whole sheet just to size it when the file does not say: 11 s
+    for 100k rows, as long as reading it).
+    """
+    if not src.is_zip:
+        return []
+    if src.sheet_rows is None:
+        try:
+            src.sheet_rows = _calamine_rows(src.path, None)
+        except Exception:
+            return []
+    for values in src.sheet_rows[:20]:
         cells = _texts(values)
         if any(c is not None for c in cells):
-            return tuple(c or "" for c in cells)
-    return ()
+            return [c or "" for c in cells]
+    return []
 
 
 # Formats for stamps without an offset, most specific first; US month/day before
