@@ -20,6 +20,7 @@ from ._syslog import (
     YearChoice,
     choose_year,
     finish,
+    numbered,
     read_lines,
     sniff_programs,
     split_syslog,
@@ -115,7 +116,7 @@ def _split_mainlog(con: duckdb.DuckDBPyConnection, lines: str, out: str) -> None
         f"CASE WHEN pfx <> '' THEN 'exim' END AS prog, "
         f"CASE WHEN pfx <> '' THEN length(pfx) + 1 END AS moff, NULL::VARCHAR AS qid, "
         f"NULL::BIGINT AS yoff FROM (SELECT row_no, line, "
-        f"regexp_extract(line, {_s(MAINLOG_PREFIX_RE)}) AS pfx FROM {lines})")
+        f"regexp_extract(line, {_s(MAINLOG_PREFIX_RE)}) AS pfx FROM {numbered(lines)})")
 
 
 def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:

@@ -87,14 +87,14 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
     """TEMP TABLE `out`: every line's kind and fields (NULL where a field does not apply)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
-        f"WITH b AS (SELECT row_no, host, prog, qid, "
+        f"WITH b AS (SELECT row_no, host, prog, qid, line, "
         f"CASE WHEN qid IS NOT NULL THEN substr(line, moff + length(qid) + 2) END AS rest, "
         f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
         f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
         f"WHEN qid IS NULL THEN CASE WHEN regexp_matches(substr(line, moff), {_s(SESSION_RE)}) "
         f"THEN 'session' ELSE 'unknown' END END AS k0 FROM {parsed}), "
-        f"k AS (SELECT row_no, host, prog, nullif(qid, 'NOQUEUE') AS qid, rest, coalesce(k0, CASE "
+        f"k AS (SELECT row_no, host, prog, nullif(qid, 'NOQUEUE') AS qid, rest, line, coalesce(k0, CASE "
         f"WHEN starts_with(rest, 'to=<') THEN 'delivery' "
         f"WHEN starts_with(rest, 'client=') AND qid <> 'NOQUEUE' THEN 'client' "
         f"WHEN starts_with(rest, 'message-id=') THEN 'msgid' "
@@ -117,6 +117,8 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
         f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {_s(NOTIFY_RE)}, ['who', 'what', 'id']) "
         f"END AS nt, "
         f"CASE WHEN kind = 'expired' THEN regexp_extract(rest, ', status=(.*)$', 1) END AS expired, "
+        # The lines of a `received` event (its raw), kept here so no join fetches them.
+        f"CASE WHEN kind IN ('client', 'msgid', 'pickup', 'qmgr') THEN line END AS recv_line, "
         f"0 AS inst FROM k")
     _number_instances(con, out)
     # A to= line without status= (cut at 2,000 characters, posix.md 1.2) cannot be an event.
@@ -160,10 +162,9 @@ def _events(con: duckdb.DuckDBPyConnection, parsed: str, m: str, out: str) -> No
         f"arg_min(sender, row_no) FILTER (WHERE kind = 'pickup')) AS sender, "
         f"arg_min(nt.id, row_no) FILTER (WHERE kind = 'notify' AND nt.what = 'non-delivery') "
         f"AS ndr_id, min(row_no) FILTER (WHERE kind = 'qmgr') AS recv_row, "
-        f"string_agg(line, chr(10) ORDER BY row_no) FILTER (WHERE kind IN "
+        f"string_agg(recv_line, chr(10) ORDER BY row_no) FILTER (WHERE kind IN "
         f"('client', 'msgid', 'pickup', 'qmgr')) AS recv_raw "
-        f"FROM (SELECT m.*, p.line FROM {m} m JOIN {parsed} p USING (row_no) "
-        f"WHERE m.qid IS NOT NULL AND kind IN ('client', 'msgid', 'qmgr', 'pickup', 'notify')) "
+        f"FROM {m} WHERE qid IS NOT NULL AND kind IN ('client', 'msgid', 'qmgr', 'pickup', 'notify') "
         f"GROUP BY host, qid, inst")
     reply = "regexp_replace(dl.reply, '^\\((.*)\\)$', '\\1')"
     queued_as = "nullif(regexp_extract(d.reply, 'queued as ([0-9A-Za-z]+)\\)?$', 1), '')"
