@@ -48,8 +48,6 @@ RULES: list[Rule] = [*ESP_LABEL_RULES, *PROVIDER_RULES, *GENERIC_RULES, *REGEX_R
                      *NONFAILURE_RULES]
 # What _fallback does is part of the version too (stored classifications are redone).
 _FALLBACK = "2: X.6/X.7 classes; onhold for a reply no rule or table explains"
-RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
-                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK)
 RULES_BY_ID = {r.rule_id: r for r in RULES}
 
 
@@ -229,6 +227,74 @@ _HOST_RE = re.compile(r"\b(host|talking to|connect to) (?=[a-z0-9.-]*[a-z])"
 # such as "BAD_RECIPIENT", is a word of the reply).
 _TEST = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:\s*[=:(]\s*-?\d+(?:\.\d+)?\)?)?"
 _TESTS_RE = re.compile(rf"\b{_TEST}(?:\s*,\s*{_TEST})+")
+@dataclass(frozen=True)
+class Varying:
+    """A kind of token that differs from message to message and names no reason.
+
+    `pattern` runs on the lower-cased text in `classify`; `sql` is the same pattern in RE2
+    for the original case (classify_bulk groups texts that differ only in these tokens, so
+    both must mask the same spans). Neither uses lookaround, except where `sql_passes` says
+    the RE2 form captures a boundary character and must run twice to reach the next token.
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    mask: str
+    sql: str
+    sql_mask: str
+    sql_passes: int = 1
+    # Literals every match holds (lower case): unless the lower-cased text holds them all
+    # there is nothing to mask, and the regexp is skipped.
+    needs: tuple[str, ...] = ()
+
+
+# Masked after addresses and relay hosts, in this order, before any rule reads the text.
+# The masks hold no letters, digits or "<" (rule fragments such as "sender <" expect an
+# address there) and keep the token's dots and colons, where windows such as [^.;:]{0,40}
+# stop; the two rules that read an IPv4 address accept its mask "{.}" (rules/generic.py).
+VARYING = (
+    Varying("time", re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}t[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                               r"(?:\.[0-9]+)?z?"), "{-:}",
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?[Zz]?", "{-:}",
+            needs=("-", ":")),
+    Varying("ipv4", re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9.])"), "{.}",
+            r"(^|[^0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}([^0-9.]|$)", r"\1{.}\2",
+            sql_passes=2, needs=(".",)),
+    Varying("hex", re.compile(r"[0-9a-f]{16,}"), "{#}", r"[0-9a-fA-F]{16,}", "{#}"),
+    # Google's message token: "... 266b97496a802-2d3c662si5387495f8f.90 - gsmtp".
+    Varying("gsmtp-token", re.compile(r"[0-9a-z-]{6,}\.[0-9]+ - gsmtp"), "{#.#} - gsmtp",
+            r"[0-9a-zA-Z-]{6,}\.[0-9]+ - [Gg][Ss][Mm][Tt][Pp]", "{#.#} - gsmtp",
+            needs=(" - gsmtp",)),
+    # Exchange Online's server names: "[AM4PEPF00027A43.eurprd02.prod.protection.outlook.com",
+    # "CO1PEPF00004441.eop-nam12.prod...".
+    Varying("exo-server", re.compile(r"[0-9a-z]+\.[0-9a-z-]+\.prod\.protection\.outlook\.com"),
+            "{#.#}.prod.protection.outlook.com",
+            r"[0-9a-zA-Z]+\.[0-9a-zA-Z-]+\.[Pp][Rr][Oo][Dd]\.[Pp][Rr][Oo][Tt][Ee][Cc][Tt][Ii][Oo][Nn]"
+            r"\.[Oo][Uu][Tt][Ll][Oo][Oo][Kk]\.[Cc][Oo][Mm]", "{#.#}.prod.protection.outlook.com",
+            needs=(".prod.protection.outlook.com",)),
+    # Exchange's name of the recipient's mailbox: "Cannot open mailbox /o=ExchangeLabs/...
+    # /cn=Recipients/cn=8c3b...-jane.doe.[EndDiagnosticData]".
+    Varying("exchange-mailbox", re.compile(r"/cn=recipients/cn=[^\t\n\f\r \[\]/]+"),
+            "/cn=recipients/cn={#}",
+            r"/[Cc][Nn]=[Rr][Ee][Cc][Ii][Pp][Ii][Ee][Nn][Tt][Ss]/[Cc][Nn]=[^\t\n\f\r \[\]/]+",
+            "/cn=recipients/cn={#}", needs=("/cn=recipients/cn=",)),
+)
+
+
+RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
+                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK,
+                        [(v.pattern.pattern, v.mask) for v in VARYING])
+
+
+def mask_varying(low: str) -> str:
+    """The lower-cased text with its VARYING tokens masked."""
+    for v in VARYING:
+        if all(n in low for n in v.needs):
+            low = v.pattern.sub(v.mask, low)
+    return low
+
+
+
 _COMMAND_RE = re.compile(
     r"(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end of data|data|helo|ehlo|"
     r"starttls|initial connection|connect|the end of data)", re.IGNORECASE)
@@ -297,7 +363,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     low = _ADDR_RE.sub("<addr>", low) if "@" in low else low
     if "host " in low or "talking to " in low or "connect to " in low:  # _HOST_RE's keywords
         low = _HOST_RE.sub(r"\1 <host>", low)
-    low = _unjoin(low)
+    low = _unjoin(mask_varying(low))
     exact = raw.strip().lower()
     cmd = _command(command, low_full)
     rule: Rule | None = None

@@ -1,20 +1,23 @@
-"""Classify many distinct replies at once: texts that differ only in addresses share one call.
+"""Classify many distinct replies at once: texts that differ only in what `classify` masks
+share one call.
 
-A real export's failure texts differ by the recipient address more than by anything else
-(97,493 distinct texts at 1M sends, 45,553 once addresses are masked; docs/benchmarks.md),
-and `classify` costs ~100 us per call. `classify` itself replaces every address by
-`<addr>` before any rule sees the text, so texts equal up to their addresses are
-classified alike, as long as everything else `classify` reads is equal too. The group
-key therefore holds, besides the masked text: the code columns, the codes read from the
-text when a column is empty, the providers named by the recipient domain and by markers
-anywhere in the text (an address's domain can name one), and the SMTP command the text
-names. Texts whose address could be read as part of a line's leading reply code
-("550-jo@x.example" at a line start) are classified one by one.
+A real export's failure texts differ by the recipient address, server names, IPs, time
+stamps and message IDs more than by anything else (97,493 distinct texts at 1M sends;
+docs/benchmarks.md), and `classify` costs ~150-200 us per call. `classify` itself
+replaces addresses, relay host names ("host mx.example.com[192.0.2.1] said:") and the
+tokens of `classify.VARYING` (time stamps, IPv4 addresses, long hex IDs, Google's message
+token, Exchange Online server and mailbox names) before any rule sees the text, so texts
+equal up to those are classified alike, as long as everything else `classify` reads is
+equal too. The group key therefore holds, besides the masked text: the code columns, the
+codes read from the text when a column is empty, the providers named by the recipient
+domain and by markers anywhere in the text (an address's domain can name one), and the
+SMTP command the text names. Texts where a masked token could be read as part of a line's
+leading reply code ("550-jo@x.example" at a line start) are classified one by one.
 
-Relay host names ("host mx.example.com[192.0.2.1] said:") are masked too, exactly where
-classify's own _HOST_RE masks them (and only while that pattern is the one mirrored
-here). Other variable tokens (IPs elsewhere, session IDs, Gmail tokens) are not: rule
-fragments may match inside them, so masking them could change results.
+The SQL masks are RE2 mirrors of classify's: the same patterns in ASCII classes for both
+cases (classify runs on the lower-cased text), applied in the same order, so they mask the
+same spans (tests/test_classify.py compares them mask for mask). The relay host mask is
+mirrored only while classify's pattern is the one copied here (_HOST_RE_MIRRORED).
 docs/benchmarks.md records the row-for-row comparison with one call per text.
 """
 
@@ -31,9 +34,9 @@ OUT_COLUMNS = ("reason", "category", "permanent", "suppress", "advice", "rule_id
 # classify._ADDR_RE in RE2 syntax, ASCII only: a text with other letters next to an
 # address keeps them in its key and so only groups more finely, which is always safe.
 _ADDRESS = r"[A-Za-z0-9_.+=-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+"
-_MASK = "<a>"
-# An address at a line start may swallow the line's reply code ("550-jo@x.example").
-_LINE_START_ADDRESS = r"(?:^|\n)\s*<a>"
+_MASK = "<addr>"  # classify's own mask: a literal "<addr>" in a text groups as it reads
+# A masked token at a line start may swallow the line's reply code ("550-jo@x.example").
+_LINE_START_ADDRESS = r"(?:^|\n)\s*(?:<addr>|\{)"
 
 # classify._HOST_RE ("host mx.example.com[192.0.2.1]" -> "host <host>") for RE2, which has
 # no lookaround: the character before the keyword must be ASCII and not a word character
@@ -57,16 +60,44 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def mask_sql(col: str) -> str:
-    """SQL: the text with its addresses masked (a grouping key, never shown)."""
+def mask_steps(col: str, lower: str) -> list[str]:
+    """SQL steps masking what classify masks in `col` (a grouping key, never shown).
+
+    Each step is an expression of `col` (the result of the step before) and `lower`,
+    lower(col) of the original text; the caller applies them in order (mask_sql).
+    """
     from .classify import RULES
 
     if any(r.exact and "@" in r.exact for r in RULES):  # a whole-text rule names an address
-        return col
-    masked = f"regexp_replace({col}, {_lit(_ADDRESS)}, {_lit(_MASK)}, 'g')"
+        return []
+    steps = [f"regexp_replace({col}, {_lit(_ADDRESS)}, {_lit(_MASK)}, 'g')"]
     if _masks_hosts():
-        masked = f"regexp_replace({masked}, {_lit(_HOST)}, '\\1\\2 <h>\\3', 'g')"
-    return masked
+        steps.append(f"regexp_replace({col}, {_lit(_HOST)}, '\\1\\2 <host>\\3', 'g')")
+    for v in _varying():
+        step = col
+        for _ in range(v.sql_passes):
+            step = f"regexp_replace({step}, {_lit(v.sql)}, {_lit(v.sql_mask)}, 'g')"
+        if v.needs:  # a text without the mask's literals keeps its value
+            gate = " AND ".join(f"contains({lower}, {_lit(n)})" for n in v.needs)
+            step = f"CASE WHEN {gate} THEN {step} ELSE {col} END"
+        steps.append(step)
+    return steps
+
+
+def mask_sql(table: str, col: str) -> str:
+    """SQL subquery: `table` with `masked` (col as classify masks it) and `lt` (lower(col))."""
+    sub = f"(SELECT *, {col} AS masked FROM (SELECT *, lower({col}) AS lt FROM {table}))"
+    for step in mask_steps("masked", "lt"):
+        sub = f"(SELECT * REPLACE ({step} AS masked) FROM {sub})"
+    return sub
+
+
+def _varying() -> tuple:
+    """classify.VARYING, without the kinds a whole-text (exact) rule could contain."""
+    from .classify import RULES, VARYING
+
+    exact = [r.exact for r in RULES if r.exact]
+    return tuple(v for v in VARYING if not any(v.pattern.search(e) for e in exact))
 
 
 # The pattern of classify._HOST_RE that _HOST mirrors: a changed pattern switches host masking
@@ -120,7 +151,7 @@ def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
                         dtype="object")}))
     key = ", ".join((
         "code := k.smtp_code", "enh := k.enhanced_code", "dp := coalesce(d.dp, '')",
-        f"tp := {providers_sql('lower(k.text)')}",
+        f"tp := {providers_sql('k.lt')}",
         f"cmd := lower(regexp_extract(k.text, {_lit(_COMMAND_SQL)}, 1))",
         "xcode := CASE WHEN k.smtp_code IS NULL OR k.smtp_code NOT BETWEEN 200 AND 599 "
         f"THEN {smtp.reply_code_sql('k.text')} END",
@@ -132,7 +163,7 @@ def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _cb_k AS
             SELECT k.smtp_code, k.enhanced_code, k.text, k.domain, struct_pack({key}) AS gkey
-            FROM (SELECT *, {mask_sql("text")} AS masked FROM {keys}) k
+            FROM {mask_sql(keys, "text")} k
             LEFT JOIN _cb_dp d ON d.domain = k.domain""")  # noqa: S608
     finally:
         con.unregister("_cb_dp")

@@ -422,7 +422,8 @@ REGEX_RULES: list[Rule] = [
     Rule("userunknown:qmail-5.1.1", "userunknown", regex=r"#5\.1\.1",
          source=QMAIL),
     *K(Rule("blocked:ip-is-banned", "blocked",
-         regex=r"(?:\d{1,3}\.){3}\d{1,3}\]?>? (?:is|has been) (?:banned|blocked|blacklisted|denied)",
+         # "{.}": classify masks IPv4 addresses (classify.VARYING) before the rules read.
+         regex=r"(?:\{\.\}|(?:\d{1,3}\.){3}\d{1,3})\]?>? (?:is|has been) (?:banned|blocked|blacklisted|denied)",
          source=SIS.format("Blocked") + ": the sending IP itself is named as refused"),
        "banned", "blocked", "blacklisted", "denied"),
     Rule("userunknown:addr-not-found", "userunknown", regex=r"<addr>>? not found",
@@ -478,7 +479,7 @@ LAST_RESORT_RULES: list[Rule] = [
          source=SIS.format("Blocked")),
        "block"),
     Rule("blocked:ip-literal", "blocked", skip_enhanced=_VAGUE, code="5",
-         regex=r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
+         regex=r"\{\.\}|(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
     # A text line over RFC 5321's 1,000 octets: with the size reply 552 ("exceeded storage
     # allocation") the server files it under size, otherwise it is a protocol violation.
     *K(Rule("mesgtoobig:line-too-long-552", "mesgtoobig", code=(552,),

@@ -274,11 +274,12 @@ BROAD_MEANING_RULES: list[Rule] = [
          source=SIS.format("Expired", "delivery time has expired")),
          "day", "hour"),
     # The connecting IP itself is named as bad or refused: "black ip", "invalid IP",
-    # "IP is rejected", "no access for this ip", "IP not in whitelist".
+    # "IP is rejected", "no access for this ip", "IP not in whitelist". The window passes an
+    # address's dots, and "{.}", classify's mask of an IPv4 address (classify.VARYING).
     Rule("blocked:ip-named", "blocked",
          regex=r"\b(?:black|bad|invalid|banned|blocked|blacklisted|dynamic|rejected|"
                r"unauthori[sz]ed|denied|suspicious)\s+ip\b"
-               r"|\bip\b(?: address)?(?:[^.;]|\.(?=\w)){0,30}?\b(?:reject\w*|refus\w*|denied|block\w*|"
+               r"|\bip\b(?: address)?(?:[^.;]|\.(?=\w)|\{\.\}){0,30}?\b(?:reject\w*|refus\w*|denied|block\w*|"
                r"banned|not allowed|not permitted|not in (?:the )?whitelist|blacklist\w*|"
                r"is listed)"
                r"|\bfor (?:this|your) ip\b",
