@@ -227,14 +227,18 @@ _HOST_RE = re.compile(r"\b(host|talking to|connect to) (?=[a-z0-9.-]*[a-z])"
 # such as "BAD_RECIPIENT", is a word of the reply).
 _TEST = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:\s*[=:(]\s*-?\d+(?:\.\d+)?\)?)?"
 _TESTS_RE = re.compile(rf"\b{_TEST}(?:\s*,\s*{_TEST})+")
+
+
 @dataclass(frozen=True)
 class Varying:
     """A kind of token that differs from message to message and names no reason.
 
     `pattern` runs on the lower-cased text in `classify`; `sql` is the same pattern in RE2
     for the original case (classify_bulk groups texts that differ only in these tokens, so
-    both must mask the same spans). Neither uses lookaround, except where `sql_passes` says
-    the RE2 form captures a boundary character and must run twice to reach the next token.
+    both must mask the same spans). RE2 has no lookaround: where `pattern` looks at the
+    characters around a token, `sql` captures them and puts them back, and runs
+    `sql_passes` times, so that a token right after another (whose boundary character the
+    first match consumed) is masked too.
     """
 
     name: str
@@ -292,7 +296,6 @@ def mask_varying(low: str) -> str:
         if all(n in low for n in v.needs):
             low = v.pattern.sub(v.mask, low)
     return low
-
 
 
 _COMMAND_RE = re.compile(
