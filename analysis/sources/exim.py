@@ -55,10 +55,6 @@ SESSION_RE = (r"^(TLS error|SMTP connection|SMTP command timeout|no MAIL in SMTP
               r"lowest numbered|listening|queue run)")
 
 
-def _s(pattern: str) -> str:
-    return sql_str(pattern)
-
-
 def _is_mainlog(text: str) -> bool:
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     return bool(re.match(MAINLOG_RE, first))
@@ -116,7 +112,7 @@ def _split_mainlog(con: duckdb.DuckDBPyConnection, lines: str, out: str) -> None
         f"CASE WHEN pfx <> '' THEN 'exim' END AS prog, "
         f"CASE WHEN pfx <> '' THEN length(pfx) + 1 END AS moff, NULL::VARCHAR AS qid, "
         f"NULL::BIGINT AS yoff FROM (SELECT row_no, line, "
-        f"regexp_extract(line, {_s(MAINLOG_PREFIX_RE)}) AS pfx FROM {numbered(lines)})")
+        f"regexp_extract(line, {sql_str(MAINLOG_PREFIX_RE)}) AS pfx FROM {numbered(lines)})")
 
 
 def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
@@ -124,26 +120,26 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out} AS "  # noqa: S608
         f"WITH q AS (SELECT row_no, host, prog, line, moff, "
-        f"nullif(regexp_extract(substr(line, moff, 40), {_s('^(' + XID + ') ')}, 1), '') AS xid "
+        f"nullif(regexp_extract(substr(line, moff, 40), {sql_str('^(' + XID + ') ')}, 1), '') AS xid "
         f"FROM {parsed}), "
         f"r AS (SELECT *, CASE WHEN xid IS NOT NULL THEN substr(line, moff + length(xid) + 1) "
         f"ELSE substr(line, moff) END AS rest FROM q), "
         f"k AS (SELECT row_no, host, prog, xid, rest, "
         f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
-        f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
-        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {_s(FLAG_RE)}) THEN 'flag' "
-        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {_s(DATA_REJECT_RE)}) THEN 'data_reject' "
-        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {_s(CONTEXT_RE)}) THEN 'context' "
-        f"WHEN xid IS NULL AND regexp_matches(rest, {_s(RCPT_REJECT_RE)}) THEN 'rcpt_reject' "
-        f"WHEN xid IS NULL AND regexp_matches(rest, {_s(SESSION_RE)}) THEN 'session' "
+        f"WHEN NOT regexp_matches(prog, {sql_str(PROGRAMS)}) THEN 'other_daemon' "
+        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {sql_str(FLAG_RE)}) THEN 'flag' "
+        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {sql_str(DATA_REJECT_RE)}) THEN 'data_reject' "
+        f"WHEN xid IS NOT NULL AND regexp_matches(rest, {sql_str(CONTEXT_RE)}) THEN 'context' "
+        f"WHEN xid IS NULL AND regexp_matches(rest, {sql_str(RCPT_REJECT_RE)}) THEN 'rcpt_reject' "
+        f"WHEN xid IS NULL AND regexp_matches(rest, {sql_str(SESSION_RE)}) THEN 'session' "
         f"ELSE 'unknown' END AS kind FROM r) "
         f"SELECT row_no, host, xid, kind, CASE WHEN kind = 'other_daemon' THEN prog END AS prog, "
         f"CASE WHEN kind IN ('data_reject', 'rcpt_reject') THEN rest END AS rest, "
-        f"CASE WHEN kind = 'flag' THEN regexp_extract(rest, {_s(FLAG_RE)}, "
+        f"CASE WHEN kind = 'flag' THEN regexp_extract(rest, {sql_str(FLAG_RE)}, "
         f"['flag', 'body']) END AS fl, "
         f"CASE WHEN kind IN ('flag', 'data_reject', 'rcpt_reject') THEN "
-        f"nullif(regexp_extract(rest, {_s(HOST_RE)}, 1), '') END AS h, "
+        f"nullif(regexp_extract(rest, {sql_str(HOST_RE)}, 1), '') END AS h, "
         f"CASE WHEN kind IN ('data_reject', 'rcpt_reject') THEN "
         f"nullif(regexp_extract(rest, '\\bF=<([^>]*)>', 1), '') END AS f FROM k")
 
@@ -163,7 +159,7 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
              f"AS sender, arg_min(client, row_no) AS client FROM {arr} GROUP BY xid)")
     bounces = f"(SELECT about AS xid, min(xid) AS bounce_id FROM {arr} WHERE sender IS NULL " \
               f"AND about IS NOT NULL GROUP BY about)"
-    addr = f"regexp_extract(d.body, {_s(ADDR_RE)}, ['a', 'parent', 'orig'])"
+    addr = f"regexp_extract(d.body, {sql_str(ADDR_RE)}, ['a', 'parent', 'orig'])"
     conf = "replace(regexp_extract(d.body, '\\bC=\"((?:[^\"\\\\]|\\\\.)*)\"', 1), '\\\"', '\"')"
     transport = "regexp_extract(d.body, '\\bT=(\\S+)', 1)"
     ok_event = (f"CASE WHEN regexp_matches({transport}, '(?i)smtp') AND NOT "
@@ -196,13 +192,13 @@ def _events(con: duckdb.DuckDBPyConnection, m: str, out: str) -> None:
         f"UNION ALL SELECT r.row_no, r.host, r.xid, x.message_id, coalesce(r.f, x.sender), NULL, "
         f"NULL, CASE WHEN r.dr.how LIKE 'temporarily%' THEN 'deferred' ELSE 'rejected' END, NULL, "
         f"r.dr.text, NULL, coalesce(r.h, x.client), NULL, NULL FROM (SELECT *, "
-        f"regexp_extract(rest, {_s(DATA_REJECT_RE)}, ['how', 'text']) AS dr FROM {m} "
+        f"regexp_extract(rest, {sql_str(DATA_REJECT_RE)}, ['how', 'text']) AS dr FROM {m} "
         f"WHERE kind = 'data_reject') r LEFT JOIN {per_x} x USING (xid) "
         # RCPT / MAIL refused in the SMTP session (no message id yet)
         f"UNION ALL SELECT r.row_no, r.host, NULL, NULL, CASE WHEN r.rr.cmd = 'MAIL' "
         f"THEN nullif(r.rr.addr, '') ELSE r.f END, CASE WHEN r.rr.cmd = 'RCPT' "
         f"THEN nullif(r.rr.addr, '') END, NULL, CASE WHEN r.rr.how LIKE 'temporarily%' "
         f"THEN 'deferred' ELSE 'rejected' END, NULL, r.rr.text, NULL, r.h, NULL, NULL "
-        f"FROM (SELECT *, regexp_extract(rest, {_s(RCPT_REJECT_RE)}, ['how', 'cmd', 'addr', "
+        f"FROM (SELECT *, regexp_extract(rest, {sql_str(RCPT_REJECT_RE)}, ['how', 'cmd', 'addr', "
         f"'text']) AS rr FROM {m} WHERE kind = 'rcpt_reject') r")
     con.execute(f"DROP TABLE {arr}")

@@ -60,10 +60,6 @@ _DL = (f"regexp_extract(rest, {sql_str(DELIVERY_RE)}, "
 NOTIFY_RE = r"^(sender|postmaster) (non-delivery|delivery status|delay) notification: ([0-9A-Za-z]+)"
 
 
-def _s(pattern: str) -> str:
-    return sql_str(pattern)
-
-
 @register
 class PostfixLog:
     NAME = "postfix"
@@ -91,8 +87,8 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
         f"CASE WHEN qid IS NOT NULL THEN substr(line, moff + length(qid) + 2) END AS rest, "
         f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
-        f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
-        f"WHEN qid IS NULL THEN CASE WHEN regexp_matches(substr(line, moff), {_s(SESSION_RE)}) "
+        f"WHEN NOT regexp_matches(prog, {sql_str(PROGRAMS)}) THEN 'other_daemon' "
+        f"WHEN qid IS NULL THEN CASE WHEN regexp_matches(substr(line, moff), {sql_str(SESSION_RE)}) "
         f"THEN 'session' ELSE 'unknown' END END AS k0 FROM {parsed}), "
         f"k AS (SELECT row_no, host, prog, nullif(qid, 'NOQUEUE') AS qid, rest, line, coalesce(k0, CASE "
         f"WHEN starts_with(rest, 'to=<') THEN 'delivery' "
@@ -102,19 +98,19 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
         f"WHEN starts_with(rest, 'from=<') THEN 'qmgr' "
         f"WHEN starts_with(rest, 'uid=') THEN 'pickup' "
         f"WHEN rest = 'removed' THEN 'removed' "
-        f"WHEN regexp_matches(rest, {_s(NOTIFY_RE)}) THEN 'notify' "
-        f"WHEN regexp_matches(rest, {_s(ACTION_RE)}) THEN 'action' "
-        f"WHEN regexp_matches(rest, {_s(CONTEXT_RE)}) THEN 'context' "
+        f"WHEN regexp_matches(rest, {sql_str(NOTIFY_RE)}) THEN 'notify' "
+        f"WHEN regexp_matches(rest, {sql_str(ACTION_RE)}) THEN 'action' "
+        f"WHEN regexp_matches(rest, {sql_str(CONTEXT_RE)}) THEN 'context' "
         f"ELSE 'unknown' END) AS kind FROM b) "
         f"SELECT row_no, host, qid, kind, CASE WHEN kind = 'other_daemon' THEN prog END AS prog, "
         f"CASE WHEN kind = 'delivery' THEN regexp_extract(prog, '([^/]+)$', 1) END AS service, "
         f"CASE WHEN kind = 'delivery' THEN {_DL} END AS dl, "
-        f"CASE WHEN kind = 'action' THEN regexp_extract(rest, {_s(ACTION_RE)}, ['act', 'body']) "
+        f"CASE WHEN kind = 'action' THEN regexp_extract(rest, {sql_str(ACTION_RE)}, ['act', 'body']) "
         f"END AS ac, CASE WHEN kind IN ('qmgr', 'pickup', 'expired') "
         f"THEN regexp_extract(rest, 'from=<([^>]*)>', 1) END AS sender, "
         f"CASE WHEN kind = 'client' THEN split_part(substr(rest, 8), ',', 1) END AS client, "
         f"CASE WHEN kind = 'msgid' THEN nullif(trim(substr(rest, 12)), '') END AS msgid, "
-        f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {_s(NOTIFY_RE)}, ['who', 'what', 'id']) "
+        f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {sql_str(NOTIFY_RE)}, ['who', 'what', 'id']) "
         f"END AS nt, "
         f"CASE WHEN kind = 'expired' THEN regexp_extract(rest, ', status=(.*)$', 1) END AS expired, "
         # The lines of a `received` event (its raw), kept here so no join fetches them.
@@ -215,9 +211,9 @@ def _actions(con: duckdb.DuckDBPyConnection, m: str, out: str) -> str:
         f"CREATE OR REPLACE TEMP TABLE {acts} AS "  # noqa: S608
         f"WITH a AS (SELECT row_no, host, qid, inst, ac.act AS act, ac.body AS body, "
         f"regexp_matches(ac.body, '^[A-Z-]+ from ') AS smtpd FROM {m} WHERE kind = 'action'), "
-        f"b AS (SELECT *, CASE WHEN smtpd THEN regexp_extract(body, {_s(SMTPD_ACTION_RE)}, "
+        f"b AS (SELECT *, CASE WHEN smtpd THEN regexp_extract(body, {sql_str(SMTPD_ACTION_RE)}, "
         f"['stage', 'client', 'reply', 'sender', 'to']) END AS sm, "
-        f"CASE WHEN NOT smtpd THEN regexp_extract(body, {_s(CLEANUP_ACTION_RE)}, "
+        f"CASE WHEN NOT smtpd THEN regexp_extract(body, {sql_str(CLEANUP_ACTION_RE)}, "
         f"['where', 'what', 'client', 'sender', 'to', 'text']) END AS cl FROM a), "
         f"c AS (SELECT row_no, host, qid, inst, act, "
         f"CASE WHEN smtpd THEN nullif(sm.reply, '') "

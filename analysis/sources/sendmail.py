@@ -32,10 +32,6 @@ CONTEXT_RE = (r"^(Milter|milter|lost input channel|timeout waiting|collect:|--- 
 SMTP_MAILERS = "('esmtp', 'smtp', 'smtp8', 'dsmtp', 'relay', 'esmtp-tls', 'uucp-dom')"
 
 
-def _s(pattern: str) -> str:
-    return sql_str(pattern)
-
-
 @register
 class SendmailLog:
     NAME = "sendmail"
@@ -65,23 +61,23 @@ def _classify(con: duckdb.DuckDBPyConnection, parsed: str, out: str) -> None:
         f"k AS (SELECT row_no, host, prog, qid, rest, "
         f"CASE WHEN moff IS NULL THEN (CASE WHEN trim(coalesce(line, '')) = '' THEN 'blank' "
         f"ELSE 'broken' END) "
-        f"WHEN NOT regexp_matches(prog, {_s(PROGRAMS)}) THEN 'other_daemon' "
+        f"WHEN NOT regexp_matches(prog, {sql_str(PROGRAMS)}) THEN 'other_daemon' "
         f"WHEN contains(rest, 'reject=') THEN 'reject' "
         f"WHEN qid IS NULL THEN 'session' "
         f"WHEN starts_with(rest, 'from=') THEN 'from' "
         f"WHEN starts_with(rest, 'to=') THEN 'delivery' "
-        f"WHEN regexp_matches(rest, {_s(NOTIFY_RE)}) THEN 'notify' "
-        f"WHEN regexp_matches(rest, {_s(CONTEXT_RE)}) THEN 'context' "
+        f"WHEN regexp_matches(rest, {sql_str(NOTIFY_RE)}) THEN 'notify' "
+        f"WHEN regexp_matches(rest, {sql_str(CONTEXT_RE)}) THEN 'context' "
         f"ELSE 'unknown' END AS kind FROM q) "
         f"SELECT row_no, host, qid, kind, CASE WHEN kind = 'other_daemon' THEN prog END AS prog, "
         f"CASE WHEN kind = 'reject' THEN rest END AS rest, "
-        f"CASE WHEN kind = 'from' THEN regexp_extract(rest, {_s(FROM_RE)}, "
+        f"CASE WHEN kind = 'from' THEN regexp_extract(rest, {sql_str(FROM_RE)}, "
         f"['sender', 'msgid']) END AS fr, "
         f"CASE WHEN kind = 'from' THEN nullif(regexp_extract(rest, ', relay=(.*)$', 1), '') "
         f"END AS client, "
-        f"CASE WHEN kind = 'delivery' THEN regexp_extract(rest, {_s(TO_RE)}, ['to', 'mailer', "
+        f"CASE WHEN kind = 'delivery' THEN regexp_extract(rest, {sql_str(TO_RE)}, ['to', 'mailer', "
         f"'relay', 'dsn', 'reply', 'stat']) END AS dl, "
-        f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {_s(NOTIFY_RE)}, 1) END AS notify_id "
+        f"CASE WHEN kind = 'notify' THEN regexp_extract(rest, {sql_str(NOTIFY_RE)}, 1) END AS notify_id "
         f"FROM k")
     con.execute(f"UPDATE {out} SET kind = 'broken_delivery' "  # noqa: S608
                 f"WHERE kind = 'delivery' AND dl.stat = ''")
