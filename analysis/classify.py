@@ -255,7 +255,8 @@ class Varying:
 # Masked after addresses and relay hosts, in this order, before any rule reads the text.
 # The masks hold no letters, digits or "<" (rule fragments such as "sender <" expect an
 # address there) and keep the token's dots and colons, where windows such as [^.;:]{0,40}
-# stop; the two rules that read an IPv4 address accept its mask "{.}" (rules/generic.py).
+# stop; the three rules that read an IPv4 address accept its mask "{.}" (rules/generic.py,
+# rules/meaning.py).
 VARYING = (
     Varying("time", re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}t[0-9]{2}:[0-9]{2}:[0-9]{2}"
                                r"(?:\.[0-9]+)?z?"), "{-:}",
