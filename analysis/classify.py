@@ -496,6 +496,9 @@ def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> None:
         advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
     # How many rows carry the key (unclassified_templates reads it for classifications).
     con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS rows BIGINT")
+    if table == "classifications":
+        # The masked template of an unexplained text (unclassified_templates groups by it).
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS template VARCHAR")
     con.execute(f"DELETE FROM {table} WHERE rules_version <> ?", [RULES_VERSION])  # noqa: S608
     key = _KEY_JOIN.format(a="k", text="k.text")
     con.execute(f"DELETE FROM {table} c WHERE NOT EXISTS "  # noqa: S608
@@ -511,6 +514,8 @@ def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> None:
             f"c.text, {', '.join('c.' + x for x in _OUT)}, ?, k.n FROM _dt_new_classes c "
             f"JOIN _dt_new_keys k ON {key}", [RULES_VERSION])
         con.execute("DROP TABLE IF EXISTS _dt_new_classes")
+    if table == "classifications":
+        _store_templates(con, table)
     con.execute("DROP TABLE IF EXISTS _dt_new_keys")
 
 
@@ -546,9 +551,44 @@ def _rows_counted(con: duckdb.DuckDBPyConnection) -> bool:
                            "AND rows IS NULL").fetchall()[0][0]
 
 
+def _store_templates(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Fill `template` for the unexplained texts (rule_id 'none') that have none yet: a few
+    thousand at 1M sends, each masked once here instead of at every read."""
+    texts = [t for (t,) in con.execute(
+        f"SELECT DISTINCT text FROM {table} WHERE rule_id = 'none' "  # noqa: S608
+        "AND template IS NULL").fetchall()]
+    if not texts:
+        return
+    con.register("_dt_templates", pd.DataFrame({
+        "text": pd.Series(texts, dtype="object"),
+        "template": pd.Series([template(t or "") for t in texts], dtype="object")}))
+    try:
+        con.execute(f"UPDATE {table} c SET template = t.template FROM _dt_templates t "  # noqa: S608
+                    "WHERE c.rule_id = 'none' AND c.text IS NOT DISTINCT FROM t.text")
+    finally:
+        con.unregister("_dt_templates")
+
+
+def _templates_stored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every unexplained key has its row count and template (see sync_classes)."""
+    if not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = "
+                       "'classifications' AND column_name = 'template'").fetchall()[0][0]:
+        return False
+    return _rows_counted(con) and not con.execute(
+        "SELECT count(*) FROM classifications WHERE rule_id = 'none' AND template IS NULL"
+    ).fetchall()[0][0]
+
+
 def unclassified_templates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Texts that no rule or code table explained (rule_id 'none': reason onhold or
     undefined), grouped into masked templates, most rows first."""
+    if _templates_stored(con):  # grouped in SQL (the Python below: 0.07 s at 1M sends)
+        out = con.execute(
+            "SELECT template, sum(rows)::BIGINT AS rows, (count(DISTINCT text) + "
+            "(count(*) FILTER (WHERE text IS NULL) > 0)::INT)::BIGINT AS texts, "
+            "coalesce(min(text), '') AS example FROM classifications WHERE rule_id = 'none' "
+            "GROUP BY template ORDER BY rows DESC, min(text) NULLS LAST").df()
+        return out.astype({"rows": "int64", "texts": "int64"})
     # refresh() counts each key's rows; a workspace refreshed before that counts them here
     # (0.4 s at 1M sends instead of reading ~1,300 rows).
     counted = _rows_counted(con)

@@ -355,6 +355,37 @@ def test_unclassified_templates_group_masked_texts(store) -> None:
     assert (df["rows"].iloc[0], df["texts"].iloc[0]) == (2, 2)
 
 
+def test_unclassified_templates_are_stored_and_read_as_computed(store) -> None:
+    """refresh stores each unexplained text's template; the SQL grouping over them gives
+    the frame the Python grouping gives (order of ties, counts, examples, a NULL text)."""
+    import pandas as pd
+
+    cur = store.cursor()
+    _insert_sends(cur, [*SENDS,
+                        (9, "i@x.example", "x.example", "bounced", 550, None,
+                         "550 odd thing 1 now", "Hard", None),
+                        (10, "j@x.example", "x.example", "bounced", 550, None,
+                         "550 odd thing 2 now", "Hard", None),
+                        (11, "k@x.example", "x.example", "bounced", 550, None,
+                         "550 odd thing 2 now", "Hard", None),
+                        (12, "l@x.example", "x.example", "bounced", 550, None,
+                         "550 another 7 thing", "Hard", None),
+                        (13, "m@x.example", "x.example", "bounced", 550, "5.0.0", None,
+                         None, None)])
+    cl.refresh(cur)
+    assert cl._templates_stored(cur)
+    stored = dict(cur.execute("SELECT text, template FROM classifications "
+                              "WHERE rule_id = 'none'").fetchall())
+    assert stored == {t: cl.template(t or "") for t in stored}
+    sql = cl.unclassified_templates(cur)
+    cur.execute("UPDATE classifications SET template = NULL")  # as a workspace of before
+    assert not cl._templates_stored(cur)
+    python = cl.unclassified_templates(cur)
+    pd.testing.assert_frame_equal(sql, python)
+    assert sql["template"].tolist()[:2] == ["550 odd thing <n> now", "550 weird thing <n> happened"]
+    assert sql["rows"].tolist()[:2] == [3, 2]
+
+
 def test_unclassified_failures_lists_what_no_rule_explained(store) -> None:
     """The Bounce explorer's "what the rules miss": rule_id 'none' (onhold), not the rest."""
     from analysis import journeys, queries
