@@ -286,11 +286,6 @@ VARYING = (
 )
 
 
-RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
-                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK,
-                        [(v.pattern.pattern, v.mask) for v in VARYING])
-
-
 def mask_varying(low: str) -> str:
     """The lower-cased text with its VARYING tokens masked."""
     for v in VARYING:
@@ -529,6 +524,14 @@ _MASKS = (
     (re.compile(r"\b[0-9a-f]{6,}\b", re.I), "<id>"),
     (re.compile(r"\b\d+(?:\.\d+)*\b"), "<n>"),
 )
+
+
+# Everything a stored classification depends on: the rules, the code tables, the masks
+# classify applies, and the template stored for an unexplained text (_MASKS).
+RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
+                        sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK,
+                        [(v.pattern.pattern, v.mask) for v in VARYING],
+                        [(p.pattern, m) for p, m in _MASKS])
 
 
 def template(text: str) -> str:
