@@ -15,7 +15,7 @@ import duckdb
 
 from ._base import ParseOptions, ParseResult
 from ._io import SourceFile
-from ._tabular import sql_str, valid_tz
+from ._tabular import rowid_number_sql, sql_str, valid_tz
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 MONTHS_SQL = "[" + ", ".join(sql_str(m) for m in MONTHS) + "]"
@@ -73,9 +73,7 @@ def read_lines(src: SourceFile, con: duckdb.DuckDBPyConnection, table: str) -> i
 
 def numbered(lines: str) -> str:
     """SQL subquery: read_lines' table as (row_no, line), row_no counting from 1."""
-    # Inside a transaction a new table's rowids start at a large offset, not 0.
-    return (f"(SELECT rowid - (SELECT min(rowid) FROM {lines}) + 1 AS row_no, line "
-            f"FROM {lines})")
+    return f"(SELECT {rowid_number_sql(lines)} AS row_no, line FROM {lines})"
 
 
 def _has_cr(path: str) -> bool:

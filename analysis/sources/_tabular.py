@@ -44,6 +44,15 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def rowid_number_sql(table: str) -> str:
+    """SQL: a row's number from 1 in `table`'s insertion order, read from its rowid.
+
+    A row_number() OVER () window would number the rows on one thread. Inside a transaction
+    a new table's rowids start at a large offset, not 0, hence the subtraction.
+    """
+    return f"(rowid - (SELECT min(rowid) FROM {table}) + 1)"
+
+
 def sql_ident(name: str) -> str:
     """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -170,10 +179,9 @@ def read_csv(src: SourceFile, con: duckdb.DuckDBPyConnection,
         ).df()
         if plain:  # the copy's line 1 is the file's line 2
             rejects["line"] = rejects["line"] + 1
-        # Inside a transaction a new table's rowids start at a large offset, not 0.
-        first = f"(SELECT min(rowid) FROM {staged})"
-        con.execute(f"UPDATE {staged} SET _rn = rowid - {first} + 1"  # noqa: S608
-                    + (f", row_no = rowid - {first} + 2" if project else ""))
+        n = rowid_number_sql(staged)
+        con.execute(f"UPDATE {staged} SET _rn = {n}"  # noqa: S608
+                    + (f", row_no = {n} + 1" if project else ""))
         return rejects
 
     # DuckDB's reader stops with "state machine reached an invalid state" on mixed line

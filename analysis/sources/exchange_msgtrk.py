@@ -13,7 +13,7 @@ import duckdb
 from ..errors import InputError
 from ._base import ParseOptions, ParseResult, register
 from ._io import SourceFile
-from ._tabular import normalise_header, sql_str
+from ._tabular import normalise_header, rowid_number_sql, sql_str
 from ._trace_common import blank_sql, csv_fields_sql, csv_ok_sql, read_lines, unquote_sql
 from ._tracking import FIELDS, REQUIRED, tracking_result
 
@@ -72,9 +72,8 @@ def _fast_base(src: SourceFile, con: duckdb.DuckDBPyConnection, lines: str,
             f"columns={cols}, delim=',', quote='\"', escape='\"', max_line_size=20000000, "
             f"store_rejects=true, rejects_table={sql_str(rej)}, "
             f"rejects_scan={sql_str(rej + '_scan')})")
-        # Record numbers from the rowid (insertion order; offset inside a transaction):
-        # a row_number() window would read the file on one thread.
-        con.execute(f"UPDATE {table} SET _k = rowid - (SELECT min(rowid) FROM {table}) + 1")  # noqa: S608
+        # Record numbers from the rowid: a row_number() window would read the file on one thread.
+        con.execute(f"UPDATE {table} SET _k = {rowid_number_sql(table)}")  # noqa: S608
         n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchall()[0][0]  # noqa: S608
     except duckdb.Error:
         return None
