@@ -76,7 +76,7 @@ def mask_steps(col: str, lower: str) -> list[str]:
     for v in _varying():
         step = col
         for _ in range(v.sql_passes):
-            step = f"regexp_replace({step}, {_lit(v.sql)}, {_lit(v.sql_mask)}, 'g')"
+            step = f"regexp_replace({step}, {_lit(v.sql_pattern)}, {_lit(v.sql_replacement)}, 'g')"
         if v.needs:  # a text without the mask's literals keeps its value
             gate = " AND ".join(f"contains({lower}, {_lit(n)})" for n in v.needs)
             step = f"CASE WHEN {gate} THEN {step} ELSE {col} END"

@@ -520,6 +520,14 @@ def test_the_sql_key_masks_the_spans_classify_masks(store) -> None:
     assert sum(p != t for p, t in zip(python, texts, strict=True)) >= 25  # the masks did work
 
 
+def test_either_case_spells_a_lower_case_pattern_for_both_cases() -> None:
+    assert cl.either_case(r"/cn=[0-9a-f]{2}\.x[^\t ]") == r"/[cC][nN]=[0-9a-fA-F]{2}\.[xX][^\t ]"
+    with pytest.raises(ValueError):
+        cl.either_case("[^a-z]")  # the upper case letters would then match
+    with pytest.raises(ValueError):
+        cl.either_case("[xy]")
+
+
 def test_masked_tokens_hold_nothing_a_rule_reads() -> None:
     """No rule fragment or whole-text rule contains a token classify masks, and the masked
     texts still read as before (the IP rules read the mask)."""
