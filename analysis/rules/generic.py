@@ -479,7 +479,8 @@ LAST_RESORT_RULES: list[Rule] = [
          source=SIS.format("Blocked")),
        "block"),
     Rule("blocked:ip-literal", "blocked", skip_enhanced=_VAGUE, code="5",
-         regex=r"\{\.\}|(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", source=SIS.format("Blocked")),
+         # "{.}": an IPv4 address standing alone, as classify masks it (classify.VARYING).
+         text=("{.}",), source=SIS.format("Blocked")),
     # A text line over RFC 5321's 1,000 octets: with the size reply 552 ("exceeded storage
     # allocation") the server files it under size, otherwise it is a protocol violation.
     *K(Rule("mesgtoobig:line-too-long-552", "mesgtoobig", code=(552,),
