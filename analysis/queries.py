@@ -185,7 +185,7 @@ def campaigns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def verdict_counts(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> pd.DataFrame:
     where, params = f.where()
     return _df(con, f"SELECT verdict, count(*) AS journeys FROM journeys j WHERE {where} "  # noqa: S608
-                    "GROUP BY verdict ORDER BY journeys DESC", params)
+                    "GROUP BY verdict ORDER BY journeys DESC, verdict", params)
 
 
 def failures_by_code(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> pd.DataFrame:
@@ -197,7 +197,7 @@ def failures_by_code(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> 
                string_agg(DISTINCT failure_enhanced, ', ' ORDER BY failure_enhanced)
                  AS enhanced_codes
         FROM journeys j WHERE failure_code IS NOT NULL AND {where}
-        GROUP BY ALL ORDER BY smtp_code, failures DESC""", params)  # noqa: S608
+        GROUP BY ALL ORDER BY smtp_code, failures DESC, category""", params)  # noqa: S608
 
 
 def failures_by_domain(con: duckdb.DuckDBPyConnection, f: Filters = Filters(),
@@ -214,7 +214,7 @@ def failures_by_domain(con: duckdb.DuckDBPyConnection, f: Filters = Filters(),
         SELECT CASE WHEN r.rank <= ? THEN fail.recipient_domain ELSE 'other' END AS domain,
                category, count(*) AS failures
         FROM fail JOIN ranked r USING (recipient_domain)
-        GROUP BY ALL ORDER BY failures DESC""", params + [top])  # noqa: S608
+        GROUP BY ALL ORDER BY failures DESC, domain, category""", params + [top])  # noqa: S608
 
 
 def domain_category_matrix(con: duckdb.DuckDBPyConnection, f: Filters = Filters(),
@@ -247,7 +247,7 @@ def domain_incidents(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> 
                median(latency_s) FILTER (WHERE esp_event = 'delivered' AND latency_s IS NOT NULL)
                  AS median_latency_s
         FROM journeys j WHERE failure_code IS NOT NULL AND {where}
-        GROUP BY ALL ORDER BY failures DESC""", params)  # noqa: S608
+        GROUP BY ALL ORDER BY failures DESC, domain""", params)  # noqa: S608
 
 
 def category_tree(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> pd.DataFrame:
@@ -258,7 +258,7 @@ def category_tree(con: duckdb.DuckDBPyConnection, f: Filters = Filters()) -> pd.
                coalesce(failure_enhanced, failure_code::VARCHAR, '?') AS code,
                count(*) AS failures
         FROM journeys j WHERE failure_code IS NOT NULL AND {where}
-        GROUP BY ALL ORDER BY failures DESC""", params)  # noqa: S608
+        GROUP BY ALL ORDER BY failures DESC, category, reason, code""", params)  # noqa: S608
 
 
 EXPLORER_COLUMNS = ["journey_id", "sent_at", "campaign", "recipient", "recipient_domain",

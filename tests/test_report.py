@@ -12,6 +12,7 @@ import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -215,6 +216,34 @@ def test_empty_selection_still_writes_a_report(store: Store) -> None:
     assert data.empty and "no messages match" in data.summary.headline
     assert "no messages match" in render_html(data)
     assert load_workbook(io.BytesIO(workbook_bytes(data))).sheetnames == SHEETS
+
+
+def test_ties_are_ordered_by_name(store: Store) -> None:
+    """Equal counts come in name order, so the same data gives the same report every time
+    (the summary names the first of the incidents as the domain with most failures)."""
+    from analysis import queries
+
+    con = store.cursor()
+    orders = {queries.verdict_counts: (["journeys", "verdict"], [False, True]),
+              queries.failures_by_code: (["smtp_code", "failures", "category"], [True, False, True]),
+              queries.failures_by_domain: (["failures", "domain", "category"], [False, True, True]),
+              queries.domain_incidents: (["failures", "domain"], [False, True]),
+              queries.category_tree: (["failures", "category", "reason", "code"],
+                                      [False, True, True, True])}
+    for query, (cols, ascending) in orders.items():
+        df = query(con, Filters())
+        assert df[cols[0]].duplicated().any(), query.__name__  # ties to order
+        assert records(df) == records(df.sort_values(cols, ascending=ascending)), query.__name__
+    top = queries.domain_incidents(con, Filters())
+    tied = top[top["failures"] == top["failures"].iloc[0]]["domain"]
+    assert len(tied) > 1
+    paragraphs = " ".join(build_report(con).summary.paragraphs)
+    assert f"The domain with most failures is {min(tied)} " in paragraphs
+
+
+def records(df: pd.DataFrame) -> list[dict[str, object]]:
+    """The rows as dicts, every missing value as None (pandas gives NaN or None by dtype)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 # --- XLSX ----------------------------------------------------------------------------------
