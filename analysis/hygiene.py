@@ -131,9 +131,9 @@ def check_address(address: str) -> AddressCheck:
     return AddressCheck(address, problem is None, problem, suggestion)
 
 
-_COLUMNS = ["recipient", "action", "reason", "category", "smtp_code", "enhanced_code",
-            "evidence", "rule_id", "last_seen", "esp_bounce_type", "syntax_problem",
-            "suggested_domain"]
+SUPPRESSION_COLUMNS = ["recipient", "action", "reason", "category", "smtp_code",
+                       "enhanced_code", "evidence", "rule_id", "last_seen", "esp_bounce_type",
+                       "syntax_problem", "suggested_domain"]
 
 
 _FAILURES_SQL = (
@@ -184,18 +184,18 @@ def suppressions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                             ).fetchall()
     bad = {addr: p for (addr,) in addresses if (p := syntax_problem(addr))}
     syntax = pd.DataFrame(
-        [dict.fromkeys(_COLUMNS) | {"recipient": addr, "action": "suppress", "reason": "syntax",
+        [dict.fromkeys(SUPPRESSION_COLUMNS) | {"recipient": addr, "action": "suppress", "reason": "syntax",
          "category": "invalid_address", "evidence": f"invalid address: {p}",
          "rule_id": "hygiene:syntax", "syntax_problem": p,
          "suggested_domain": suggest_domain(addr.rsplit("@", 1)[-1])}
-         for addr, p in bad.items()], columns=_COLUMNS)
+         for addr, p in bad.items()], columns=SUPPRESSION_COLUMNS)
     decided = con.execute(_DECISIONS_SQL).df()
     decided = decided[~decided["recipient"].isin(list(bad))]
     decided = decided.assign(
         syntax_problem=None,
         suggested_domain=[suggest_domain(str(a).rsplit("@", 1)[-1])
                           for a in decided["recipient"]])
-    frame = pd.concat([f for f in (syntax, decided[_COLUMNS]) if len(f)] or [syntax],
+    frame = pd.concat([f for f in (syntax, decided[SUPPRESSION_COLUMNS]) if len(f)] or [syntax],
                       ignore_index=True)
     order = {"suppress": 0, "keep_despite_hard_bounce": 1, "review": 2}
     frame = frame.sort_values(["action", "recipient"], key=lambda s: s.map(order)

@@ -4,6 +4,13 @@
 the redaction to every text value; `report_html`, `report_xlsx` and `report_pdf` only
 lay out a `ReportData`, so no output can skip the redaction. `write_report` is what
 the CLI calls; the Report page calls the same pieces for its preview and downloads.
+
+The row-level tables (ROW_TABLES: every failure, journey, unmatched message and address
+to suppress) are whole only for the outputs that list every row, the workbook and the
+CSV downloads. HTML, PDF, the PNG charts and the page's preview show at most the first
+1,000 rows of any of them, so they ask for `build_report(..., rows=PREVIEW_ROWS)`: the
+first rows of each and its full count (`ReportData.total`). At 1,000,000 sends the whole
+tables are ~1.5 GB in pandas (issue 7's report export peaked at 2.5 GB).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ JOURNEY_COLUMNS = [
     "advice"]
 ESP_UNMATCHED_COLUMNS = ["journey_id", "campaign", "sent_at", "recipient", "recipient_domain",
                          "remote_id", "esp_event", "verdict", "trace_covers_domain"]
+ROW_TABLES = ("failures", "journeys", "esp_unmatched", "trace_unmatched", "suppressions")
+PREVIEW_ROWS = 1000  # the most rows of a table that HTML, PDF or the page's preview shows
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,10 @@ class ReportData:
     journeys: pd.DataFrame
     suppressions: pd.DataFrame
     summary: Any  # report_summary.Summary
+    domains: int = 0  # distinct recipient domains of the filtered journeys
+    # Full row counts of the ROW_TABLES this data holds only the first rows of (see
+    # build_report's `rows`); None: not counted (the suppressions of a preview).
+    totals: dict[str, int | None] = field(default_factory=dict)
     version: str = __version__
     redactor: Redactor = field(default_factory=Redactor, repr=False)
 
@@ -77,6 +90,15 @@ class ReportData:
     def empty(self) -> bool:
         """True when no journey matches the filters."""
         return not self.kpis.get("sent")
+
+    def total(self, table: str) -> int | None:
+        """How many rows `table` (one of ROW_TABLES) has in full, whatever this data holds."""
+        return self.totals[table] if table in self.totals else len(getattr(self, table))
+
+    @property
+    def complete(self) -> bool:
+        """Whether every row table is held whole (what the workbook and CSVs need)."""
+        return all(self.total(t) == len(getattr(self, t)) for t in ROW_TABLES)
 
 
 def _q(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pd.DataFrame:
@@ -188,8 +210,10 @@ def _match(con: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
             "warnings": [c.warning for c in clock_checks(con) if c.warning]}
 
 
-def _trace_unmatched(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Trace messages with no ESP row, within the filters' dates and domains."""
+def _trace_unmatched(con: duckdb.DuckDBPyConnection, f: Filters,
+                     rows: int | None = None) -> tuple[pd.DataFrame, int]:
+    """Trace messages with no ESP row, within the filters' dates and domains (the first
+    `rows` of them, None: all), and how many there are."""
     parts, params = ["TRUE"], []
     if f.since:
         parts.append("first_event_at >= ?")
@@ -201,15 +225,44 @@ def _trace_unmatched(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame
         parts.append("list_has_any(list_transform(string_split(lower(coalesce(recipients, '')),"
                      " ', '), lambda x: split_part(x, '@', -1)), ?::VARCHAR[])")
         params.append([d.lower() for d in f.domains])
-    return _q(con, "SELECT trace_message, first_event_at, format, recipients, senders, subject, "
-                   f"events, rows FROM trace_unmatched WHERE {' AND '.join(parts)} "  # noqa: S608
-                   "ORDER BY first_event_at, trace_message", params)
+    where = " AND ".join(parts)
+    df = _q(con, "SELECT trace_message, first_event_at, format, recipients, senders, subject, "
+                 f"events, rows FROM trace_unmatched WHERE {where} "  # noqa: S608
+                 f"ORDER BY first_event_at, trace_message{_limit(rows)}", params)
+    if rows is None or len(df) < rows:
+        return df, len(df)
+    return df, int(con.execute(f"SELECT count(*) FROM trace_unmatched WHERE {where}",  # noqa: S608
+                               params).fetchall()[0][0])
 
 
-def _suppressions(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
-    """Addresses to remove (hygiene.suppressions action 'suppress') among the filtered sends."""
-    from .hygiene import suppressions
+def _limit(rows: int | None) -> str:
+    return "" if rows is None else f" LIMIT {int(rows)}"
 
+
+def _journeys(con: duckdb.DuckDBPyConnection, f: Filters, rows: int | None) -> pd.DataFrame:
+    """The filtered journeys in sent order (the first `rows`, None: all)."""
+    where, params = f.where()
+    return _q(con, f"SELECT {', '.join(JOURNEY_COLUMNS)} FROM journeys j "  # noqa: S608
+                   f"WHERE {where} ORDER BY sent_at, recipient, journey_id{_limit(rows)}", params)
+
+
+def _esp_unmatched(con: duckdb.DuckDBPyConnection, f: Filters, rows: int | None) -> pd.DataFrame:
+    """The filtered journeys no trace row matched. A preview (`rows` set) puts those with a
+    remote ID first: the HTML lists those (`match['unmatched_ids']` counts them)."""
+    where, params = f.where()
+    first = "" if rows is None else "remote_id IS NULL, "
+    return _q(con, f"SELECT {', '.join(ESP_UNMATCHED_COLUMNS)} FROM journeys j "  # noqa: S608
+                   f"WHERE match = 'none' AND {where} "
+                   f"ORDER BY {first}sent_at, recipient, journey_id{_limit(rows)}", params)
+
+
+def _suppressions(con: duckdb.DuckDBPyConnection, f: Filters, whole: bool = True) -> pd.DataFrame:
+    """Addresses to remove (hygiene.suppressions action 'suppress') among the filtered sends;
+    none unless `whole` (hygiene.suppressions reads every address of the workspace)."""
+    from .hygiene import SUPPRESSION_COLUMNS, suppressions
+
+    if not whole:
+        return pd.DataFrame(columns=SUPPRESSION_COLUMNS)
     df = suppressions(con)
     df = df[df["action"] == "suppress"]
     where, params = f.where()
@@ -229,8 +282,14 @@ def _title(f: Filters, campaigns: list[str]) -> str:
 
 def build_report(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS,
                  redact: str | None = "none", key: str | None = None, *,
-                 now: dt.datetime | None = None) -> ReportData:
-    """Run every query of the report for `filters` and redact every text value."""
+                 now: dt.datetime | None = None, rows: int | None = None) -> ReportData:
+    """Run every query of the report for `filters` and redact every text value.
+
+    `rows` keeps only the first `rows` rows of each row table (ROW_TABLES) and their full
+    counts (`ReportData.total`), for HTML, PDF, PNG and the preview; the suppressions are
+    then not computed (no preview shows them; their count is None). None keeps every row,
+    as the workbook and the CSV downloads need.
+    """
     from .journeys import _ensure
     from .report_summary import summarise
 
@@ -249,8 +308,15 @@ def build_report(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS,
     red = r.frame
     reasons = red(_reasons(con, f))
     by_code = red(queries.failures_by_code(con, f))
-    journeys = red(_q(con, f"SELECT {', '.join(JOURNEY_COLUMNS)} FROM journeys j "  # noqa: S608
-                           f"WHERE {where} ORDER BY sent_at, recipient", params))
+    match = _match(con, f)
+    trace_unmatched, trace_total = _trace_unmatched(con, f, rows)
+    failures = red(queries.explorer_rows(con, f, limit=rows))
+    totals: dict[str, int | None] = {}
+    if rows is not None:
+        totals = {"journeys": match["journeys"], "esp_unmatched": match["none"],
+                  "trace_unmatched": trace_total, "suppressions": None,
+                  "failures": len(failures) if len(failures) < rows else
+                  queries.explorer_count(con, f)}
     data = ReportData(
         title=r.text(_title(f, campaigns)),
         generated_at=(now or dt.datetime.now(dt.UTC)).replace(microsecond=0),
@@ -265,12 +331,13 @@ def build_report(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS,
         over_time=red(queries.failures_over_time(con, f, bucket)), bucket=bucket,
         tree=red(queries.category_tree(con, f)), reasons=reasons,
         categories=_categories(reasons, {k: [r.text(d) for d in v] for k, v in
-                                          _category_domains(con, f).items()}), match=_match(con, f),
-        esp_unmatched=journeys.loc[journeys["match"] == "none", ESP_UNMATCHED_COLUMNS]
-        .reset_index(drop=True),
-        trace_unmatched=red(_trace_unmatched(con, f)),
-        failures=red(queries.explorer_rows(con, f, limit=None)), journeys=journeys,
-        suppressions=red(_suppressions(con, f)), summary=None, redactor=r)
+                                          _category_domains(con, f).items()}), match=match,
+        esp_unmatched=red(_esp_unmatched(con, f, rows)), trace_unmatched=red(trace_unmatched),
+        failures=failures, journeys=red(_journeys(con, f, rows)),
+        suppressions=red(_suppressions(con, f, whole=rows is None)),
+        summary=None, domains=int(con.execute(
+            f"SELECT count(DISTINCT recipient_domain) FROM journeys j WHERE {where}",  # noqa: S608
+            params).fetchall()[0][0]), totals=totals, redactor=r)
     summary = summarise(data)
     return _replace(data, summary=summary.redacted(r))
 
@@ -282,7 +349,8 @@ def _replace(data: ReportData, **changes: Any) -> ReportData:
 
 
 def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
-    """The report's tables by name, for CSV downloads (already redacted)."""
+    """The report's tables by name, for CSV downloads (already redacted; a preview's row
+    tables hold only their first rows: build the data with rows=None for a download)."""
     return {"by_code": data.codes, "by_domain": data.incidents, "categories":
             data.categories.assign(advice=data.categories["advice"].map(" | ".join),
                                    domains=data.categories["domains"].map(", ".join)),
@@ -316,7 +384,9 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, *, filters: Filters 
         from .report_pdf import require_chromium
 
         require_chromium("PDF" if suffix == ".pdf" else "PNG chart export")
-    data = build_report(con, filters, redact, key)
+    # Only the workbook lists every row; the others show the first rows of each table.
+    data = build_report(con, filters, redact, key,
+                        rows=None if suffix == ".xlsx" else PREVIEW_ROWS)
     if suffix == ".html":
         from .report_html import render_html
 

@@ -23,10 +23,10 @@ from plotly.io.json import to_json_plotly
 from plotly.offline import get_plotlyjs
 
 from . import charts
-from .report import ReportData
+from .report import PREVIEW_ROWS, ReportData
 
 CHART_WIDTH = 700  # px: fits an A4 page with 10 mm margins (190 mm ≈ 718 px)
-APPENDIX_ROWS = 1000
+APPENDIX_ROWS = PREVIEW_ROWS  # the report's data holds this many rows of a table
 LIST_ROWS = 200
 # (kpis key, label, tone: "good" when high is good, "bad" when high is bad, None neutral)
 TILES = [
@@ -125,8 +125,9 @@ def _chart_divs(data: ReportData) -> tuple[str, str]:
 
 
 def _table(df: pd.DataFrame, columns: list[tuple[str, str]], limit: int | None = None,
-           code_cols: tuple[str, ...] = ()) -> str:
-    """An HTML table of `columns` ((column, header)); numbers right-aligned."""
+           code_cols: tuple[str, ...] = (), total: int | None = None) -> str:
+    """An HTML table of `columns` ((column, header)); numbers right-aligned. `total`: how
+    many rows the table has in full, when `df` holds only its first rows."""
     if df is None or df.empty:
         return '<p class="note">None.</p>'
     rows = df if limit is None else df.head(limit)
@@ -142,8 +143,9 @@ def _table(df: pd.DataFrame, columns: list[tuple[str, str]], limit: int | None =
             cells.append(f"<td{cls}>{e(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
-    if limit is not None and len(df) > limit:
-        more = (f'<p class="note">Showing the first {limit:,} of {len(df):,} rows; the Excel '
+    total = len(df) if total is None else total
+    if limit is not None and total > limit:
+        more = (f'<p class="note">Showing the first {limit:,} of {total:,} rows; the Excel '
                 "report and the CSV downloads have all of them.</p>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
@@ -210,14 +212,14 @@ def _match(data: ReportData) -> str:
              f"all — {m['match_rate']:.0%} matched.</p>"]
     parts += [f'<p class="warning">{e(w)}</p>' for w in m["warnings"]]
     ids = data.esp_unmatched[data.esp_unmatched["remote_id"].notna()]
-    parts.append(f"<h3>ESP IDs found in no trace ({len(ids):,})</h3>")
+    parts.append(f"<h3>ESP IDs found in no trace ({m['unmatched_ids']:,})</h3>")
     parts.append('<p class="note">“trace of domain” says whether any trace of the recipient\'s '
                  "domain was loaded: if yes, the message should be in it.</p>")
     parts.append(_table(ids, [("recipient", "recipient"), ("remote_id", "remote ID"),
                               ("verdict", "verdict"), ("trace_covers_domain", "trace of domain")],
-                        LIST_ROWS, code_cols=("remote_id",)))
+                        LIST_ROWS, code_cols=("remote_id",), total=m["unmatched_ids"]))
     t = data.trace_unmatched
-    parts.append(f"<h3>Trace messages with no ESP row ({len(t):,})</h3>")
+    parts.append(f"<h3>Trace messages with no ESP row ({data.total('trace_unmatched'):,})</h3>")
     parts.append('<p class="note">Mail the recipient side logged that matches no ESP send in '
                  "this workspace (other senders, or sends missing from the ESP export); filtered "
                  "by date and domain only.</p>")
@@ -225,7 +227,8 @@ def _match(data: ReportData) -> str:
                             ("trace_message", "trace message"), ("format", "source"),
                             ("senders", "sender"), ("recipients", "recipients"),
                             ("subject", "subject"), ("events", "events")],
-                        LIST_ROWS, code_cols=("trace_message",)))
+                        LIST_ROWS, code_cols=("trace_message",),
+                        total=data.total("trace_unmatched")))
     return "".join(parts)
 
 
@@ -265,11 +268,12 @@ Times are UTC.</p>
 <h2>Match report</h2>
 {_match(data)}
 <section class="appendix">
-<h2>Appendix: failed messages ({len(data.failures):,})</h2>
+<h2>Appendix: failed messages ({data.total("failures"):,})</h2>
 {_table(data.failures, [("sent_at", "sent (UTC)"), ("recipient", "recipient"),
                         ("verdict", "verdict"), ("failure_code", "code"),
                         ("failure_enhanced", "enhanced"), ("reason", "reason"),
-                        ("failure_text", "reply")], APPENDIX_ROWS, code_cols=("failure_text",))}
+                        ("failure_text", "reply")], APPENDIX_ROWS, code_cols=("failure_text",),
+                        total=data.total("failures"))}
 </section>
 <footer>Delivery Trace report · {e(data.generated_at)} UTC · {e(data.redaction_note)}</footer>
 """

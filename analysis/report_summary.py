@@ -106,7 +106,7 @@ def summarise(data: ReportData) -> Summary:
     n = {key: int(v.get(key, 0)) for key in (
         "delivered", "forwarded", "accepted_no_trace", "junk", "quarantined", "dropped",
         "bounced_after_accept", "rejected", "expired", "deferred", "unknown")}
-    domains = data.journeys["recipient_domain"].nunique()
+    domains = data.domains
     headline = f"{who}: {_count(sent, 'message')} to {_count(domains, 'domain')}{_when(data)}."
     paras = []
     accepted = int(k.get("accepted", 0))

@@ -238,6 +238,9 @@ UNMATCHED_COLUMNS = [("side", "side"), ("when", "time (UTC)"), ("campaign", "cam
 
 def build_workbook(data: ReportData) -> Workbook:
     """The report as an openpyxl workbook (write-only; save it once)."""
+    if not data.complete:
+        raise ValueError("the workbook lists every row: build its data with "
+                         "build_report(..., rows=None), not a preview's first rows")
     wb = Workbook(write_only=True)
     wb.properties.creator = "Delivery Trace"
     wb.properties.title = clean_text(data.title)

@@ -9,7 +9,7 @@ import streamlit as st
 from analysis.export import to_csv_bytes
 from analysis.queries import Filters
 from analysis.redact import ENV_KEY, resolve_key
-from analysis.report import ReportData, build_report, report_tables
+from analysis.report import PREVIEW_ROWS, ROW_TABLES, ReportData, build_report, report_tables
 from analysis.report_html import TILES, render_html, safe_figures
 from analysis.report_pdf import charts_zip, pdf_bytes, unavailable_reason
 from analysis.report_xlsx import workbook_bytes
@@ -28,9 +28,15 @@ def md(text: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _report(_store: object, version: str, fkey: tuple, mode: str, key: str | None) -> ReportData:
-    con = _store.cursor()  # type: ignore[attr-defined]
+    """The preview: the first PREVIEW_ROWS rows of each row table, cached per filter."""
+    return _build(_store, fkey, mode, key, PREVIEW_ROWS)
+
+
+def _build(store: object, fkey: tuple, mode: str, key: str | None,
+           rows: int | None) -> ReportData:
+    con = store.cursor()  # type: ignore[attr-defined]
     try:
-        return build_report(con, Filters.from_params(dict(fkey)), mode, key)
+        return build_report(con, Filters.from_params(dict(fkey)), mode, key, rows=rows)
     finally:
         con.close()
 
@@ -71,8 +77,16 @@ if mode == "hash":
 f = Filters(campaigns=tuple(campaigns), since=since.isoformat() if since else None,
             until=until.isoformat() if until else None, domains=tuple(domains),
             codes=tuple(int(x) for x in codes))
+fkey = tuple(sorted(f.to_params().items()))
 with st.spinner("Building the report…"):
-    data = _report(store, data_version(store), tuple(sorted(f.to_params().items())), mode, key)
+    data = _report(store, data_version(store), fkey, mode, key)
+
+
+def whole() -> ReportData:
+    """Every row of every table, for the workbook and the CSVs: built when one is downloaded,
+    never cached (at 1,000,000 sends the rows take ~1.5 GB in pandas)."""
+    return _build(store, fkey, mode, key, None)
+
 
 st.subheader("Download")
 d = st.columns(4)
@@ -81,7 +95,7 @@ d[0].download_button("HTML report", key="report_dl_html", on_click="ignore",
                      file_name="delivery-report.html", mime="text/html",
                      help="One file that works offline; print it to PDF from the browser.")
 d[1].download_button("Excel workbook", key="report_dl_xlsx", on_click="ignore",
-                     data=lambda: workbook_bytes(data), file_name="delivery-report.xlsx",
+                     data=lambda: workbook_bytes(whole()), file_name="delivery-report.xlsx",
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 why_not = unavailable_reason()
 if why_not is None:
@@ -98,9 +112,11 @@ tables = report_tables(data)
 t1, t2 = st.columns([2, 2])
 table = t1.selectbox("Table as CSV", list(tables), key="report_csv_table",
                      format_func=lambda n: n.replace("_", " "))
-t2.download_button(f"CSV: {table.replace('_', ' ')} ({len(tables[table]):,} rows)",
+rows = data.total(table) if table in ROW_TABLES else len(tables[table])
+t2.download_button(f"CSV: {table.replace('_', ' ')}" + ("" if rows is None else f" ({rows:,} rows)"),
                    key="report_dl_csv", on_click="ignore",
-                   data=lambda: to_csv_bytes(tables[table]),
+                   data=lambda: to_csv_bytes(
+                       report_tables(whole() if table in ROW_TABLES else data)[table]),
                    file_name=f"delivery-report-{table}.csv", mime="text/csv")
 
 st.subheader("Preview")

@@ -246,6 +246,44 @@ def records(df: pd.DataFrame) -> list[dict[str, object]]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
+def test_a_preview_holds_the_first_rows_and_counts_them_all(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_report(rows=N) keeps the first N rows of each row table and their full counts,
+    and the HTML written from it is the HTML written from every row."""
+    from analysis import report_html
+    from analysis.report import ROW_TABLES
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for mode in ("none", "hash"):
+        whole = build_report(store.cursor(), redact=mode, key="k", now=now)
+        head = build_report(store.cursor(), redact=mode, key="k", now=now, rows=2)
+        assert whole.complete and not head.complete
+        for name in ("failures", "journeys", "trace_unmatched"):
+            full = getattr(whole, name)
+            assert len(full) > 2, name  # the story has more, so the limit bites
+            assert head.total(name) == len(full), name
+            assert records(getattr(head, name)) == records(full.head(2)), name
+        # The unmatched ESP sends: the ones with a remote ID (those the HTML lists) first.
+        ids = whole.esp_unmatched[whole.esp_unmatched["remote_id"].notna()]
+        n = min(2, len(ids))
+        assert n and records(head.esp_unmatched.head(n)) == records(ids.head(n))
+        assert head.esp_unmatched["remote_id"].iloc[n:].isna().all()
+        assert head.total("esp_unmatched") == len(whole.esp_unmatched) == whole.match["none"]
+        assert head.total("suppressions") is None and head.suppressions.empty
+        assert list(head.suppressions.columns) == list(whole.suppressions.columns)
+        assert head.summary == whole.summary and head.domains == whole.domains == 11
+        assert set(ROW_TABLES) == set(head.totals)
+        # With the HTML's lists cut to 2 rows, both give the same document, notes included.
+        monkeypatch.setattr(report_html, "APPENDIX_ROWS", 2)
+        monkeypatch.setattr(report_html, "LIST_ROWS", 2)
+        html = render_html(head)
+        assert html == render_html(whole)
+        assert f"Showing the first 2 of {len(whole.failures):,} rows" in html
+        monkeypatch.undo()
+    with pytest.raises(ValueError, match="every row"):
+        workbook_bytes(head)
+
+
 # --- XLSX ----------------------------------------------------------------------------------
 
 def test_xlsx_sheets_types_and_layout(store: Store) -> None:
