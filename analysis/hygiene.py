@@ -177,17 +177,30 @@ FROM (SELECT *, CASE WHEN ev IS NOT NULL THEN ev WHEN known IS NOT NULL THEN kno
 """
 
 
+# Addresses that syntax_problem() certainly finds valid: a dot-atom of the commonest
+# characters, at most 64 of them before the @ and 254 in all, labels of letters, digits and
+# inner hyphens (at most 63), a last label of letters. Only the rest are checked in Python
+# (suppressions() read every distinct address of 1M sends into a Python loop, issue 7);
+# tests/test_hygiene.py checks that every address this matches passes syntax_problem().
+_PLAIN_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_ADDRESS = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+                  f"@(?:{_PLAIN_LABEL}\\.)+[A-Za-z]{{2,63}}")
+PLAIN_ADDRESS_SQL = (f"(length(recipient) <= 254 AND strpos(recipient, '@') BETWEEN 2 AND 65 "
+                     f"AND regexp_full_match(recipient, '{_PLAIN_ADDRESS}'))")
+
+
 def suppressions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Addresses to suppress, plus ESP hard bounces to keep or review (column `action`)."""
     refresh(con)  # cheap when nothing changed: only new (code, text) keys are classified
-    addresses = con.execute("SELECT DISTINCT recipient FROM sends WHERE recipient IS NOT NULL"
-                            ).fetchall()
+    addresses = con.execute("SELECT DISTINCT recipient FROM sends WHERE recipient IS NOT NULL "
+                            f"AND NOT {PLAIN_ADDRESS_SQL}").fetchall()
     bad = {addr: p for (addr,) in addresses if (p := syntax_problem(addr))}
     syntax = pd.DataFrame(
-        [dict.fromkeys(SUPPRESSION_COLUMNS) | {"recipient": addr, "action": "suppress", "reason": "syntax",
-         "category": "invalid_address", "evidence": f"invalid address: {p}",
-         "rule_id": "hygiene:syntax", "syntax_problem": p,
-         "suggested_domain": suggest_domain(addr.rsplit("@", 1)[-1])}
+        [dict.fromkeys(SUPPRESSION_COLUMNS) | {
+            "recipient": addr, "action": "suppress", "reason": "syntax",
+            "category": "invalid_address", "evidence": f"invalid address: {p}",
+            "rule_id": "hygiene:syntax", "syntax_problem": p,
+            "suggested_domain": suggest_domain(addr.rsplit("@", 1)[-1])}
          for addr, p in bad.items()], columns=SUPPRESSION_COLUMNS)
     decided = con.execute(_DECISIONS_SQL).df()
     decided = decided[~decided["recipient"].isin(list(bad))]

@@ -41,6 +41,35 @@ def test_syntax_problem(address: str, problem: str | None) -> None:
         assert got is not None and problem in got
 
 
+def test_the_sql_prefilter_passes_only_addresses_python_finds_valid() -> None:
+    """suppressions() checks in Python only the addresses PLAIN_ADDRESS_SQL does not match:
+    whatever it matches must be valid for syntax_problem(), on the edges of every rule."""
+    import itertools
+
+    import duckdb
+
+    locals_ = ["a", "first.last", "x+tag", "o'neil", "a..b", ".a", "a.", "a_b%c-d", "-", "é",
+               "a b", "x" * 64, "x" * 65, "a@b", ""]
+    labels = ["example", "ex-ample", "-ex", "ex-", "e" * 63, "e" * 64, "123", "exa_mple", "",
+              "müller", "a"]
+    tlds = ["com", "c", "123", "c0m", "co-uk", "x" * 63, "x" * 64, ""]
+    addresses = {f"{lo}@{la}.{t}" for lo, la, t in itertools.product(locals_, labels, tlds)}
+    addresses |= {f"{lo}@{la}" for lo, la in itertools.product(locals_, labels)}
+    addresses |= {"a@" + ".".join(["b" * 63] * 3) + ".com", "a@" + ".".join(["b" * 63] * 4)
+                  + ".com", " a@example.com", "a@example.com ", "a@example.com.", "a@@x.com",
+                  "a@x..com", "a@.x.com"}
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (recipient VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[a] for a in sorted(addresses)])
+    plain = {a for (a,) in con.execute(
+        f"SELECT recipient FROM t WHERE {hygiene.PLAIN_ADDRESS_SQL}").fetchall()}
+    wrong = {a: hygiene.syntax_problem(a) for a in plain if hygiene.syntax_problem(a)}
+    assert not wrong
+    valid = {a for a in addresses if hygiene.syntax_problem(a) is None}
+    assert {"first.last@example.com", "x+tag@ex-ample.com", "a_b%c-d@a.com"} <= plain
+    assert len(plain) > 50 and len(valid - plain) > 10  # both paths are exercised
+
+
 @pytest.mark.parametrize(("domain", "suggestion"), [
     ("gmial.com", "gmail.com"), ("gmai.com", "gmail.com"), ("gnail.com", "gmail.com"),
     ("gmail.con", "gmail.com"), ("gmail.co", "gmail.com"), ("hotmial.com", "hotmail.com"),
