@@ -132,7 +132,8 @@ def _reasons(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
                count(*) FILTER (WHERE permanent) AS hard,
                count(*) FILTER (WHERE verdict IN ('delivered', 'forwarded', 'junk',
                                                   'accepted_no_trace')) AS delivered_later,
-               mode(advice) AS advice, mode(failure_text) AS example
+               mode() WITHIN GROUP (ORDER BY advice) AS advice,
+               mode() WITHIN GROUP (ORDER BY failure_text) AS example  -- ties: first by text
         FROM journeys j WHERE failure_code IS NOT NULL AND {where}
         GROUP BY ALL ORDER BY failures DESC, category, reason""", params)  # noqa: S608
 
