@@ -53,6 +53,7 @@ SHEETS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         ("esp_bounce_type", "ESP bounce type"), ("syntax_problem", "syntax problem"),
         ("suggested_domain", "suggested domain")]),
 }
+TABLE_SHEETS = ("By code", "By domain", "Failures", "Journeys", "Unmatched", "Suppressions")
 JOURNEY_HEADERS = {"sent_at": "sent (UTC)", "first_trace_at": "first trace event (UTC)",
                    "last_trace_at": "last trace event (UTC)", "latency_s": "latency (s)"}
 
@@ -285,8 +286,9 @@ def _splice_rows(saved: bytes, deferred: dict[str, tuple[pd.DataFrame, list[str]
     con.close()
 
 
-def _summary_sheet(wb: Workbook, data: ReportData) -> None:
-    """Title, filters, the executive summary, key figures and two native charts."""
+def _summary_sheet(wb: Workbook, data: ReportData, notes: list[str] | None = None) -> None:
+    """Title, filters, the executive summary, key figures and two native charts; `notes`
+    below the filters."""
     ws = wb.create_sheet("Summary")
     ws.column_dimensions["A"].width = 34
     ws.column_dimensions["B"].width = 14
@@ -315,6 +317,8 @@ def _summary_sheet(wb: Workbook, data: ReportData) -> None:
     put("Generated (UTC)", data.generated_at)
     put(data.redaction_note)
     put("Filters: " + ("; ".join(data.filters) or "none (every campaign, date, domain, code)"))
+    for note in notes or []:
+        put(note)
     put()
     put("Executive summary", bold=True)
     for line in data.summary.as_text().splitlines():
@@ -406,24 +410,23 @@ def build_workbook(data: ReportData,
     if not data.complete:
         raise ValueError("the workbook lists every row: build its data with "
                          "build_report(..., rows=None), not a preview's first rows")
+    from .report import JOURNEY_COLUMNS
+
+    tables = {name: (getattr(data, SHEETS[name][0]), SHEETS[name][1]) for name in SHEETS}
+    tables["By domain"] = _by_domain(data)
+    tables["Journeys"] = (data.journeys, [(c, JOURNEY_HEADERS.get(c, c.replace("_", " ")))
+                                          for c in JOURNEY_COLUMNS])
+    tables["Unmatched"] = (_unmatched(data), UNMATCHED_COLUMNS)
     wb = Workbook(write_only=True)
     wb.properties.creator = "Delivery Trace"
     wb.properties.title = clean_text(data.title)
-    _summary_sheet(wb, data)
-    attr, cols = SHEETS["By code"]
-    _table_sheet(wb, "By code", getattr(data, attr), cols, deferred)
-    df, cols = _by_domain(data)
-    _table_sheet(wb, "By domain", df, cols, deferred)
-    attr, cols = SHEETS["Failures"]
-    _table_sheet(wb, "Failures", data.failures, cols, deferred)
-    from .report import JOURNEY_COLUMNS
-
-    _table_sheet(wb, "Journeys", data.journeys,
-                 [(c, JOURNEY_HEADERS.get(c, c.replace("_", " "))) for c in JOURNEY_COLUMNS],
-                 deferred)
-    _table_sheet(wb, "Unmatched", _unmatched(data), UNMATCHED_COLUMNS, deferred)
-    attr, cols = SHEETS["Suppressions"]
-    _table_sheet(wb, "Suppressions", data.suppressions, cols, deferred)
+    # Excel holds 1,048,576 rows a sheet: say which sheets are cut (the CSVs are not).
+    cut = [f"The sheet {name} holds the first {MAX_ROWS:,} of its {len(df):,} rows (Excel's "
+           "limit); the CSV downloads and the command line's --csv have every row."
+           for name, (df, _) in tables.items() if len(df) > MAX_ROWS]
+    _summary_sheet(wb, data, cut)
+    for name in TABLE_SHEETS:
+        _table_sheet(wb, name, *tables[name], deferred)
     return wb
 
 

@@ -388,6 +388,25 @@ def test_the_fast_workbook_writes_what_openpyxl_writes(
     assert not differences(sheet_cells(workbook_bytes(mixed)), sheet_cells(buf.getvalue()))
 
 
+def test_a_sheet_cut_at_excels_row_limit_says_so(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import report_xlsx
+
+    monkeypatch.setattr(report_xlsx, "MAX_ROWS", 4)
+    data = build_report(store.cursor())
+    wb = load_workbook(io.BytesIO(workbook_bytes(data)))
+    assert wb["Journeys"].max_row == 5 and len(data.journeys) > 4
+    summary = [r[0] for r in wb["Summary"].iter_rows(values_only=True) if r[0]]
+    assert (f"The sheet Journeys holds the first 4 of its {len(data.journeys):,} rows (Excel's "
+            "limit); the CSV downloads and the command line's --csv have every row.") in summary
+    lengths = {"By code": len(data.codes), "Failures": len(data.failures),
+               "Suppressions": len(data.suppressions)}
+    assert min(lengths.values()) <= 4 < max(lengths.values())
+    for name, n in lengths.items():
+        note = f"The sheet {name} holds the first 4 of its {n:,} rows"
+        assert any(str(v).startswith(note) for v in summary) == (n > 4), name
+
+
 def test_xlsx_and_csv_neutralise_formulas(store: Store) -> None:
     data = build_report(store.cursor())
     all_cells = cells(workbook_bytes(data))
