@@ -141,7 +141,7 @@ def _table_sheet(wb: Workbook, name: str, df: pd.DataFrame,
 # --- the table sheets' rows, written by DuckDB --------------------------------------------
 # openpyxl builds a Python object per cell, ~30k cells/s: the workbook of 100k bench sends
 # (4.3M cells) took 142 s, that of 1M sends would take ~25 min. The rows of the table
-# sheets are written as SpreadsheetML by one SQL statement per sheet instead, the XML
+# sheets are written as SpreadsheetML by SQL instead (one statement per SLICE rows), the XML
 # openpyxl writes for the same values (text cleaned and neutralised as clean_text does,
 # dates as Excel serial days in UTC, numbers, booleans; tests/test_report.py reads both
 # workbooks back and compares them), and spliced into the workbook openpyxl saved.
@@ -163,9 +163,9 @@ def _kind(s: pd.Series) -> str | None:
 def _typed(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Columns `names` as c0, c1 ... in the type DuckDB reads as their kind (none may be
     mixed), and the row number _rn."""
-    out = {}
-    for i, col in enumerate(names):
-        s, kind = df[col].reset_index(drop=True), _kind(df[col])
+    out, kinds = {}, [_kind(df[c]) for c in names]
+    for i, (col, kind) in enumerate(zip(names, kinds, strict=True)):
+        s = df[col].reset_index(drop=True)
         if kind == "date" and not pd.api.types.is_datetime64_any_dtype(s):
             s = pd.to_datetime(s, utc=True)
         elif kind == "bool" and not pd.api.types.is_bool_dtype(s):
@@ -177,13 +177,13 @@ def _typed(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         out[f"c{i}"] = s
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     frame["_rn"] = range(2, len(df) + 2)  # row 1 is the header
-    frame.attrs["kinds"] = [_kind(df[c]) for c in names]
+    frame.attrs["kinds"] = kinds
     return frame
 
 
+SLICE = 50_000  # rows turned into XML per statement
 # What clean_text removes: openpyxl's ILLEGAL_CHARACTERS_RE, in RE2. A CR is kept, as
 # openpyxl writes it (an XML reader reads it as LF).
-SLICE = 50_000  # rows turned into XML per statement
 _REFUSED = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _ESCAPED = "replace(replace(replace({v}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
 
@@ -422,7 +422,7 @@ def build_workbook(data: ReportData,
     wb.properties.title = clean_text(data.title)
     # Excel holds 1,048,576 rows a sheet: say which sheets are cut (the CSVs are not).
     cut = [f"The sheet {name} holds the first {MAX_ROWS:,} of its {len(df):,} rows (Excel's "
-           "limit); the CSV downloads and the command line's --csv have every row."
+           "limit); the Report page's CSV downloads have every row."
            for name, (df, _) in tables.items() if len(df) > MAX_ROWS]
     _summary_sheet(wb, data, cut)
     for name in TABLE_SHEETS:

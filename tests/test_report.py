@@ -398,7 +398,7 @@ def test_a_sheet_cut_at_excels_row_limit_says_so(
     assert wb["Journeys"].max_row == 5 and len(data.journeys) > 4
     summary = [r[0] for r in wb["Summary"].iter_rows(values_only=True) if r[0]]
     assert (f"The sheet Journeys holds the first 4 of its {len(data.journeys):,} rows (Excel's "
-            "limit); the CSV downloads and the command line's --csv have every row.") in summary
+            "limit); the Report page's CSV downloads have every row.") in summary
     lengths = {"By code": len(data.codes), "Failures": len(data.failures),
                "Suppressions": len(data.suppressions)}
     assert min(lengths.values()) <= 4 < max(lengths.values())
