@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__, sources
-from .errors import DeliveryTraceError
+from .errors import DeliveryTraceError, UsageError
 from .sources._base import ParseOptions
 
 EXIT_OK = 0
 EXIT_FAIL = 2
+MATCH_LINES = 50  # rows of each list in the text match report
 
 
 def _workspace(p: argparse.ArgumentParser) -> None:
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("matches", help="how well ESP rows and trace rows joined")
     _workspace(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help=f"list at most N rows of each list (default: {MATCH_LINES} in the "
+                        "text report, every row with --json)")
     p.set_defaults(func=cmd_matches)
 
     p = sub.add_parser("classify", help="classify one SMTP reply (prints JSON)")
@@ -295,7 +299,10 @@ def cmd_journeys(args: argparse.Namespace) -> int:
 def cmd_matches(args: argparse.Namespace) -> int:
     from .journeys import match_report
 
-    report = match_report(open_store(args).cursor())
+    limit = args.limit if args.limit is not None else None if args.json else MATCH_LINES
+    if limit is not None and limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    report = match_report(open_store(args).cursor(), limit)
     print(json.dumps(report.as_dict(), indent=2, default=str) if args.json else report.render())
     return EXIT_OK
 

@@ -37,9 +37,16 @@ class MatchReport:
     trace_unmatched: list[dict[str, Any]] = field(default_factory=list)
     ambiguous_keys: list[dict[str, Any]] = field(default_factory=list)
     clock: list[ClockCheck] = field(default_factory=list)
+    # How many rows each list has in full (match_report's `limit` may list fewer).
+    totals: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def _more(self, name: str) -> list[str]:
+        left = self.totals.get(name, 0) - len(getattr(self, name))
+        return [f"  ... and {left:,} more (--limit N lists more, --json with no --limit all)"
+                ] if left > 0 else []
 
     def render(self) -> str:
         lines = [
@@ -52,10 +59,12 @@ class MatchReport:
         if self.unmatched_ids:
             lines.append("ESP IDs not found in any trace:")
             lines += [f"  {r['recipient']}  {r['remote_id']}" for r in self.unmatched_ids]
+            lines += self._more("unmatched_ids")
         if self.trace_unmatched:
             lines.append("trace messages with no ESP row:")
             lines += [f"  {r['trace_message']}  {r['recipients'] or '-'}  {r['events']}"
                       for r in self.trace_unmatched]
+            lines += self._more("trace_unmatched")
         if self.ambiguous_keys:
             lines.append("IDs shared by several journeys:")
             lines += [f"  {r['kind']} {r['key']}: {r['journeys']} journeys"
@@ -95,8 +104,10 @@ def clock_checks(con: duckdb.DuckDBPyConnection) -> list[ClockCheck]:
     return out
 
 
-def match_report(con: duckdb.DuckDBPyConnection) -> MatchReport:
-    """The match report over the current journeys (rebuilt first if missing)."""
+def match_report(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> MatchReport:
+    """The match report over the current journeys (rebuilt first if missing): the first
+    `limit` rows of each list (None: every row; at 1M sends the unmatched trace messages
+    alone are 1.4M) and each list's full count in `totals`."""
     from .journeys import _ensure
 
     _ensure(con)
@@ -105,13 +116,19 @@ def match_report(con: duckdb.DuckDBPyConnection) -> MatchReport:
                count(*) FILTER (WHERE match = 'approximate'),
                count(*) FILTER (WHERE match = 'none') FROM journeys""").fetchall()[0]
     total, exact, approx, none = (int(x) for x in counts)
-    esp_unmatched = con.execute("""
-        SELECT journey_id, campaign, recipient, remote_id, esp_event, verdict,
-               trace_covers_domain
-        FROM journeys WHERE match = 'none' ORDER BY sent_at, recipient""").df()
-    unmatched_ids = esp_unmatched[esp_unmatched["remote_id"].notna()]
+    top = "" if limit is None else f" LIMIT {int(limit)}"
+    esp = ("SELECT journey_id, campaign, recipient, remote_id, esp_event, verdict, "
+           "trace_covers_domain FROM journeys WHERE match = 'none' {} "
+           "ORDER BY sent_at, recipient, journey_id" + top)
+    esp_unmatched = con.execute(esp.format("")).df()
+    unmatched_ids = con.execute(esp.format("AND remote_id IS NOT NULL")).df()
     trace_unmatched = con.execute(
-        "SELECT * FROM trace_unmatched ORDER BY first_event_at, trace_message").df()
+        f"SELECT * FROM trace_unmatched ORDER BY first_event_at, trace_message{top}").df()
+    totals = dict(zip(("esp_unmatched", "unmatched_ids", "trace_unmatched"), (
+        int(x) for x in con.execute(
+            "SELECT count(*) FILTER (WHERE match = 'none'), count(*) FILTER (WHERE match = "
+            "'none' AND remote_id IS NOT NULL), (SELECT count(*) FROM trace_unmatched) "
+            "FROM journeys").fetchall()[0]), strict=True))
     ambiguous = con.execute("""
         SELECT kind, key, count(DISTINCT journey_id) AS journeys FROM journey_keys
         WHERE kind <> 'gmail' GROUP BY ALL HAVING count(DISTINCT journey_id) > 1
@@ -121,5 +138,5 @@ def match_report(con: duckdb.DuckDBPyConnection) -> MatchReport:
         match_rate=(exact + approx) / total if total else 0.0,
         esp_unmatched=_records(esp_unmatched), unmatched_ids=_records(unmatched_ids),
         trace_unmatched=_records(trace_unmatched), ambiguous_keys=_records(ambiguous),
-        clock=clock_checks(con),
+        clock=clock_checks(con), totals=totals | {"ambiguous_keys": len(ambiguous)},
     )

@@ -203,6 +203,23 @@ def test_cli_journeys_and_matches(tmp_path: Path, capsys) -> None:
     assert main(["matches", "--workspace", ws, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["journeys"] == 18 and report["unmatched"] == 2
+    n = report["totals"]["trace_unmatched"]
+    assert n == len(report["trace_unmatched"]) > 2  # --json lists every row
+    assert main(["matches", "--workspace", ws, "--limit", "2"]) == 0
+    text = capsys.readouterr().out
+    assert f"  ... and {n - 2:,} more (--limit N lists more" in text
+    assert main(["matches", "--workspace", ws]) == 0  # 50 lines a list: all of the story's
+    assert "more (--limit" not in capsys.readouterr().out
+    assert main(["matches", "--workspace", ws, "--limit", "-1"]) == 2
+    assert "--limit must be 0 or more" in capsys.readouterr().err
+
+
+def test_match_report_limit_keeps_the_first_rows_and_counts_them_all(story) -> None:
+    _, store = story
+    whole, first = match_report(store.cursor()), match_report(store.cursor(), limit=1)
+    for name in ("esp_unmatched", "unmatched_ids", "trace_unmatched"):
+        assert getattr(first, name) == getattr(whole, name)[:1], name
+        assert first.totals[name] == whole.totals[name] == len(getattr(whole, name)), name
 
 
 def test_a_journeys_reply_comes_from_one_event(tmp_path: Path) -> None:
