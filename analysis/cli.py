@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("matches", help="how well ESP rows and trace rows joined")
     _workspace(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, metavar="N",
-                   help=f"list at most N rows of each list (default: {MATCH_LINES} in the "
-                        "text report, every row with --json)")
+    p.add_argument("--limit", type=int, metavar="N", default=MATCH_LINES,
+                   help=f"list at most N rows of each list (default {MATCH_LINES}; each "
+                        "list's full count is shown either way)")
     p.set_defaults(func=cmd_matches)
 
     p = sub.add_parser("classify", help="classify one SMTP reply (prints JSON)")
@@ -299,10 +299,9 @@ def cmd_journeys(args: argparse.Namespace) -> int:
 def cmd_matches(args: argparse.Namespace) -> int:
     from .journeys import match_report
 
-    limit = args.limit if args.limit is not None else None if args.json else MATCH_LINES
-    if limit is not None and limit < 0:
+    if args.limit < 0:
         raise UsageError("--limit must be 0 or more")
-    report = match_report(open_store(args).cursor(), limit)
+    report = match_report(open_store(args).cursor(), args.limit)
     print(json.dumps(report.as_dict(), indent=2, default=str) if args.json else report.render())
     return EXIT_OK
 

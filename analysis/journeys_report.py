@@ -45,8 +45,7 @@ class MatchReport:
 
     def _more(self, name: str) -> list[str]:
         left = self.totals.get(name, 0) - len(getattr(self, name))
-        return [f"  ... and {left:,} more (--limit N lists more, --json with no --limit all)"
-                ] if left > 0 else []
+        return [f"  ... and {left:,} more (--limit N lists more)"] if left > 0 else []
 
     def render(self) -> str:
         lines = [

@@ -204,10 +204,13 @@ def test_cli_journeys_and_matches(tmp_path: Path, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["journeys"] == 18 and report["unmatched"] == 2
     n = report["totals"]["trace_unmatched"]
-    assert n == len(report["trace_unmatched"]) > 2  # --json lists every row
+    assert n == len(report["trace_unmatched"]) > 2  # fewer than 50: every row
     assert main(["matches", "--workspace", ws, "--limit", "2"]) == 0
     text = capsys.readouterr().out
-    assert f"  ... and {n - 2:,} more (--limit N lists more" in text
+    assert f"  ... and {n - 2:,} more (--limit N lists more)" in text
+    assert main(["matches", "--workspace", ws, "--limit", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["trace_unmatched"]) == 2 and report["totals"]["trace_unmatched"] == n
     assert main(["matches", "--workspace", ws]) == 0  # 50 lines a list: all of the story's
     assert "more (--limit" not in capsys.readouterr().out
     assert main(["matches", "--workspace", ws, "--limit", "-1"]) == 2
