@@ -305,3 +305,46 @@ def test_first_start_loads_the_demo_and_it_can_be_cleared(browser, tmp_path: Pat
         assert not errors, errors
     finally:
         stop_app(proc)
+
+
+def test_report_page_downloads_every_row(browser, tmp_path: Path) -> None:
+    """The Report page previews the first rows of each table (build_report(rows=...)); its
+    Excel and CSV downloads are built on click, on Streamlit's download thread, with every
+    row. The demo campaign has more journeys than the preview holds."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from analysis import demo
+    from analysis.report import PREVIEW_ROWS
+
+    ws = tmp_path / "demo.duckdb"
+    store = Store(ws)
+    demo.load_demo(store)
+    journeys = store.cursor().execute("SELECT count(*) FROM journeys").fetchall()[0][0]
+    store.close()
+    assert journeys > PREVIEW_ROWS
+    proc, url = start_app(ws, tmp_path / "streamlit.log")
+    errors: list[str] = []
+    try:
+        page = new_page(browser, url, errors)
+        page.goto(url + "/report")
+        page.get_by_text("What to do first").first.wait_for(timeout=120_000)
+        with page.expect_download(timeout=120_000) as xlsx:
+            page.get_by_role("button", name="Excel workbook").click()
+        xlsx.value.save_as(tmp_path / "report.xlsx")
+        wb = load_workbook(tmp_path / "report.xlsx", read_only=True)
+        assert wb.sheetnames[:1] == ["Summary"]
+        assert sum(1 for _ in wb["Journeys"].iter_rows(min_row=2)) == journeys
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Table as CSV") \
+            .locator('[role="combobox"], input').first.click()
+        page.get_by_role("option", name="journeys", exact=True).click()
+        button = page.get_by_role("button", name=f"CSV: journeys ({journeys:,} rows)")
+        with page.expect_download(timeout=120_000) as got:
+            button.click()
+        text = Path(got.value.path()).read_text(encoding="utf-8-sig")
+        assert len(list(csv.DictReader(io.StringIO(text)))) == journeys
+        assert not errors, errors
+    finally:
+        stop_app(proc)
