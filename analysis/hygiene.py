@@ -180,7 +180,7 @@ FROM (SELECT *, CASE WHEN ev IS NOT NULL THEN ev WHEN known IS NOT NULL THEN kno
 # Addresses that syntax_problem() certainly finds valid: a dot-atom of the commonest
 # characters, at most 64 of them before the @ and 254 in all, labels of letters, digits and
 # inner hyphens (at most 63), a last label of letters. Only the rest are checked in Python
-# (suppressions() read every distinct address of 1M sends into a Python loop, issue 7);
+# (suppressions() checked every distinct address in a Python loop, issue 7);
 # tests/test_hygiene.py checks that every address this matches passes syntax_problem().
 _PLAIN_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_ADDRESS = (r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"

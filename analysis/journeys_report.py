@@ -37,7 +37,8 @@ class MatchReport:
     trace_unmatched: list[dict[str, Any]] = field(default_factory=list)
     ambiguous_keys: list[dict[str, Any]] = field(default_factory=list)
     clock: list[ClockCheck] = field(default_factory=list)
-    # How many rows each list has in full (match_report's `limit` may list fewer).
+    # How many rows esp_unmatched, unmatched_ids and trace_unmatched have in full
+    # (match_report's `limit` may list fewer; ambiguous_keys lists at most 200).
     totals: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,11 +56,11 @@ class MatchReport:
             f"no trace: {self.unmatched}",
             f"match rate: {self.match_rate:.1%}",
         ]
-        if self.unmatched_ids:
+        if self.unmatched_ids or self.totals.get("unmatched_ids"):
             lines.append("ESP IDs not found in any trace:")
             lines += [f"  {r['recipient']}  {r['remote_id']}" for r in self.unmatched_ids]
             lines += self._more("unmatched_ids")
-        if self.trace_unmatched:
+        if self.trace_unmatched or self.totals.get("trace_unmatched"):
             lines.append("trace messages with no ESP row:")
             lines += [f"  {r['trace_message']}  {r['recipients'] or '-'}  {r['events']}"
                       for r in self.trace_unmatched]
@@ -137,5 +138,5 @@ def match_report(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> Ma
         match_rate=(exact + approx) / total if total else 0.0,
         esp_unmatched=_records(esp_unmatched), unmatched_ids=_records(unmatched_ids),
         trace_unmatched=_records(trace_unmatched), ambiguous_keys=_records(ambiguous),
-        clock=clock_checks(con), totals=totals | {"ambiguous_keys": len(ambiguous)},
+        clock=clock_checks(con), totals=totals,
     )

@@ -213,6 +213,8 @@ def test_cli_journeys_and_matches(tmp_path: Path, capsys) -> None:
     assert len(report["trace_unmatched"]) == 2 and report["totals"]["trace_unmatched"] == n
     assert main(["matches", "--workspace", ws]) == 0  # 50 lines a list: all of the story's
     assert "more (--limit" not in capsys.readouterr().out
+    assert main(["matches", "--workspace", ws, "--limit", "0"]) == 0
+    assert f"trace messages with no ESP row:\n  ... and {n:,} more" in capsys.readouterr().out
     assert main(["matches", "--workspace", ws, "--limit", "-1"]) == 2
     assert "--limit must be 0 or more" in capsys.readouterr().err
 
