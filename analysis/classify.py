@@ -503,18 +503,21 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         f" UNION ALL SELECT t.smtp_code, t.enhanced_code, {TRACE_TEXT} AS text, "
         "t.recipient_domain AS domain FROM trace_events t WHERE " + TRACE_FAILURE +
         ") GROUP BY ALL")
-    sync_classes(con, "classifications", "_dt_class_keys")
+    sync_classes(con, "classifications", "_dt_class_keys", templates=True)
     con.execute("DROP TABLE IF EXISTS _dt_class_keys")
     con.execute(_view_sql("sends_classified", "sends", "s", SENDS_TEXT, SENDS_FAILURE))
     con.execute(_view_sql("trace_classified", "trace_events", "t", TRACE_TEXT, TRACE_FAILURE))
 
 
-def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> None:
+def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str, *,
+                 templates: bool = False) -> None:
     """Make `table` hold the classification of exactly the keys in temp table `keys`.
 
     `keys` has smtp_code, enhanced_code, text, domain (NULL for none) and n (how many rows
     carry the key). Rows of other rules versions and keys no longer present are dropped,
     row counts updated, and only new keys classified: each key once per rules version.
+    With `templates`, each unexplained text's masked template is stored too (column
+    `template`, which unclassified_templates groups by).
     """
     from .classify_bulk import classify_keys
 
@@ -524,8 +527,7 @@ def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> None:
         advice VARCHAR, rule_id VARCHAR NOT NULL, rules_version VARCHAR NOT NULL)""")
     # How many rows carry the key (unclassified_templates reads it for classifications).
     con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS rows BIGINT")
-    if table == "classifications":
-        # The masked template of an unexplained text (unclassified_templates groups by it).
+    if templates:
         con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS template VARCHAR")
     con.execute(f"DELETE FROM {table} WHERE rules_version <> ?", [RULES_VERSION])  # noqa: S608
     key = _KEY_JOIN.format(a="k", text="k.text")
@@ -542,7 +544,7 @@ def sync_classes(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> None:
             f"c.text, {', '.join('c.' + x for x in _OUT)}, ?, k.n FROM _dt_new_classes c "
             f"JOIN _dt_new_keys k ON {key}", [RULES_VERSION])
         con.execute("DROP TABLE IF EXISTS _dt_new_classes")
-    if table == "classifications":
+    if templates:
         _store_templates(con, table)
     con.execute("DROP TABLE IF EXISTS _dt_new_keys")
 
