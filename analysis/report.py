@@ -257,19 +257,52 @@ def _esp_unmatched(con: duckdb.DuckDBPyConnection, f: Filters, rows: int | None)
                    f"ORDER BY {first}sent_at, recipient, journey_id{_limit(rows)}", params)
 
 
-def _suppressions(con: duckdb.DuckDBPyConnection, f: Filters, whole: bool = True) -> pd.DataFrame:
-    """Addresses to remove (hygiene.suppressions action 'suppress') among the filtered sends;
-    none unless `whole` (hygiene.suppressions reads every address of the workspace)."""
-    from .hygiene import SUPPRESSION_COLUMNS, suppressions
+def _suppressions(con: duckdb.DuckDBPyConnection, f: Filters) -> pd.DataFrame:
+    """Addresses to remove (hygiene.suppressions action 'suppress') among the filtered sends."""
+    from .hygiene import suppressions
 
-    if not whole:
-        return pd.DataFrame(columns=SUPPRESSION_COLUMNS)
     df = suppressions(con)
     df = df[df["action"] == "suppress"]
     where, params = f.where()
     wanted = {r[0] for r in con.execute(
         f"SELECT DISTINCT recipient FROM journeys j WHERE {where}", params).fetchall()}  # noqa: S608
     return df[df["recipient"].isin(wanted)].reset_index(drop=True)
+
+
+def _no_suppressions() -> pd.DataFrame:
+    """A preview's suppressions: none (hygiene.suppressions reads every address)."""
+    from .hygiene import SUPPRESSION_COLUMNS
+
+    return pd.DataFrame(columns=SUPPRESSION_COLUMNS)
+
+
+# Each row table with every row (what the workbook and the CSVs list).
+_ROW_TABLE_SQL = {
+    "failures": lambda con, f: queries.explorer_rows(con, f, limit=None),
+    "journeys": lambda con, f: _journeys(con, f, None),
+    "esp_unmatched": lambda con, f: _esp_unmatched(con, f, None),
+    "trace_unmatched": lambda con, f: _trace_unmatched(con, f)[0],
+    "suppressions": _suppressions,
+}
+
+
+def _redactor(con: duckdb.DuckDBPyConnection, f: Filters, redact: str | None,
+              key: str | None) -> Redactor:
+    """The redaction of a report for `f` (journeys rebuilt first if missing)."""
+    from .journeys import _ensure
+
+    _ensure(con)
+    f.where()  # a bad date fails here, before any work
+    r: Redactor = redactor(redact, key)
+    return r.with_keep(_keep_ids(con, f)) if r.active else r
+
+
+def row_table(con: duckdb.DuckDBPyConnection, name: str, filters: Filters = NO_FILTERS,
+              redact: str | None = "none", key: str | None = None) -> pd.DataFrame:
+    """One of ROW_TABLES with every row, redacted as build_report redacts it: a CSV
+    download of one table without the rest of the report."""
+    f = filters
+    return _redactor(con, f, redact, key).frame(_ROW_TABLE_SQL[name](con, f))
 
 
 def _title(f: Filters, campaigns: list[str]) -> str:
@@ -291,15 +324,10 @@ def build_report(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS,
     then not computed (no preview shows them; their count is None). None keeps every row,
     as the workbook and the CSV downloads need.
     """
-    from .journeys import _ensure
     from .report_summary import summarise
 
-    _ensure(con)
     f = filters
-    f.where()  # a bad date fails here, before any work
-    r: Redactor = redactor(redact, key)
-    if r.active:
-        r = r.with_keep(_keep_ids(con, f))
+    r = _redactor(con, f, redact, key)
     where, params = f.where()
     span = queries.time_span(con, f)
     campaigns = [c for (c,) in con.execute(
@@ -335,7 +363,7 @@ def build_report(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS,
                                           _category_domains(con, f).items()}), match=match,
         esp_unmatched=red(_esp_unmatched(con, f, rows)), trace_unmatched=red(trace_unmatched),
         failures=failures, journeys=red(_journeys(con, f, rows)),
-        suppressions=red(_suppressions(con, f, whole=rows is None)),
+        suppressions=red(_suppressions(con, f) if rows is None else _no_suppressions()),
         summary=None, domains=int(con.execute(
             f"SELECT count(DISTINCT recipient_domain) FROM journeys j WHERE {where}",  # noqa: S608
             params).fetchall()[0][0]), totals=totals, redactor=r)

@@ -218,6 +218,20 @@ def test_empty_selection_still_writes_a_report(store: Store) -> None:
     assert load_workbook(io.BytesIO(workbook_bytes(data))).sheetnames == SHEETS
 
 
+def test_row_table_is_the_whole_reports_table(store: Store) -> None:
+    """A CSV download reads its one row table (row_table), the same rows build_report gives,
+    with the same redaction."""
+    from analysis.report import ROW_TABLES, row_table
+
+    f = Filters(campaigns=("November Newsletter",))
+    for mode in ("none", "mask", "hash"):
+        whole = build_report(store.cursor(), f, redact=mode, key="k")
+        for name in ROW_TABLES:
+            got = row_table(store.cursor(), name, f, mode, "k")
+            assert records(got) == records(getattr(whole, name)), (mode, name)
+            assert len(got) > 0, (mode, name)
+
+
 def test_ties_are_ordered_by_name(store: Store) -> None:
     """Equal counts come in name order, so the same data gives the same report every time
     (the summary names the first of the incidents as the domain with most failures)."""
