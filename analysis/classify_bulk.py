@@ -134,6 +134,26 @@ def _classify_rows(rows: list[tuple]) -> list[tuple]:
     return out
 
 
+# DuckDB scans a table in row groups of 122,880 rows, each on one thread: the key table of a
+# 1M-send workspace (97k distinct failure texts) is a single row group, so its masks ran on
+# one core. Under that size the keys are handed to DuckDB as Arrow record batches, which it
+# scans on every thread (same rows; docs/benchmarks.md). Larger tables scan in parallel.
+_ROW_GROUP = 122_880
+_BATCH = 4_096
+
+
+def _parallel_source(con: duckdb.DuckDBPyConnection, keys: str, name: str) -> str:
+    """The name to read `keys` from: `keys` itself, or its rows registered as `name`."""
+    n = con.execute(f"SELECT count(*) FROM {keys}").fetchall()[0][0]  # noqa: S608
+    if n < 2 * _BATCH or n >= _ROW_GROUP:
+        return keys
+    import pyarrow as pa
+
+    table = con.sql(f"SELECT * FROM {keys}").to_arrow_table()  # noqa: S608
+    con.register(name, pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH)))
+    return name
+
+
 def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
     """Create temp table `out` (smtp_code, enhanced_code, text, *OUT_COLUMNS) for table `keys`.
 
@@ -159,14 +179,17 @@ def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
         f"one := CASE WHEN k.text IS NULL OR regexp_matches(k.masked, {_lit(_LINE_START_ADDRESS)}) "
         "THEN k.text END",
         "masked := k.masked"))
+    source = _parallel_source(con, keys, "_cb_src")
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _cb_k AS
             SELECT k.smtp_code, k.enhanced_code, k.text, k.domain, struct_pack({key}) AS gkey
-            FROM {mask_sql(keys, "text")} k
+            FROM {mask_sql(source, "text")} k
             LEFT JOIN _cb_dp d ON d.domain = k.domain""")  # noqa: S608
     finally:
         con.unregister("_cb_dp")
+        if source != keys:
+            con.unregister(source)
     # One member per group (the smallest text) is classified for all of them.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _cb_g AS SELECT row_number() OVER () AS gid, gkey, "

@@ -503,6 +503,36 @@ def test_grouped_classification_equals_one_call_per_text(store) -> None:
                                          c.advice, c.rule_id], (dom, text)
 
 
+def test_keys_scanned_as_arrow_batches_classify_alike(store) -> None:
+    """A key table of one row group is handed to DuckDB as Arrow batches (scanned on every
+    thread): each of its texts still gets what classify gives it, and the table is left as
+    it was."""
+    from analysis import classify_bulk
+
+    cur = store.cursor()
+    cur.execute("CREATE OR REPLACE TEMP TABLE _keys (smtp_code INTEGER, "
+                "enhanced_code VARCHAR, text VARCHAR, domain VARCHAR)")
+    rows = [(550 if i % 3 else None, None, t.replace("@", f"{i}@") if "@" in t else f"{t} #{i}",
+             "gmail.com" if i % 2 else None)
+            for i in range(2 * classify_bulk._BATCH // len(_VARIANTS) + 2) for t in _VARIANTS]
+    cur.executemany("INSERT INTO _keys VALUES (?, ?, ?, ?)", rows)
+    assert 2 * classify_bulk._BATCH < len(rows) < classify_bulk._ROW_GROUP
+    assert classify_bulk._parallel_source(cur, "_keys", "_probe") == "_probe"  # Arrow path
+    cur.unregister("_probe")
+    calls = classify_bulk.classify_keys(cur, "_keys", "_out")
+    assert calls < len(rows)
+    got = {(c, t, d): rest for c, t, d, *rest in cur.execute(
+        "SELECT o.smtp_code, o.text, k.domain, reason, category, permanent, suppress, advice, "
+        "rule_id FROM _out o JOIN _keys k ON k.text = o.text AND "
+        "k.smtp_code IS NOT DISTINCT FROM o.smtp_code").fetchall()}
+    assert len(got) == len(set(rows))
+    for code, _enh, text, dom in rows:
+        c = classify(code, None, text, domain=dom)
+        assert got[(code, text, dom)] == [c.reason, c.category, c.permanent, c.suppress,
+                                          c.advice, c.rule_id], (dom, text)
+    assert cur.execute("SELECT count(*) FROM _keys").fetchall()[0][0] == len(rows)
+
+
 def test_the_sql_key_masks_the_spans_classify_masks(store) -> None:
     """On a lower-case one-line reply the SQL mask and classify's own masks give the same
     text, mask for mask (addresses, relay hosts, classify.VARYING)."""
