@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -97,6 +98,22 @@ class LoadResult:
 
 
 _SCRATCH_PREFIX = "delivery-trace-ws-"
+# Scratch folders this process made and has not removed yet, by the pid that made them: a
+# Store nobody closes (the app's cached ones, a command that exits early) would leave its
+# folder behind in the temp directory, and an in-memory one its spill folder too. A forked
+# child inherits the set but must not remove its parent's folders.
+_SCRATCH_DIRS: dict[Path, int] = {}
+
+
+def _remove_scratch_dirs() -> None:
+    """At exit: remove the scratch folders this process made (their inputs were copies)."""
+    for d, pid in list(_SCRATCH_DIRS.items()):
+        if pid == os.getpid():
+            shutil.rmtree(d, ignore_errors=True)
+            _SCRATCH_DIRS.pop(d, None)
+
+
+atexit.register(_remove_scratch_dirs)
 # Settings a locked connection may still change: the session zone every cursor sets,
 # and the memory budget (settings.memory_limit; the bench's --memory-limit).
 _ALLOWED_CONFIGS = ("TimeZone", "memory_limit", "threads")
@@ -180,6 +197,7 @@ class Store:
             raise WorkspaceError(f"workspace {self.path} is open elsewhere in this process "
                                  "with file access switched off")
         scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX))
+        _SCRATCH_DIRS[scratch] = os.getpid()
         if self.in_memory:  # spill files stay in the private folder, removed on close
             spill = scratch / "spill"
             spill.mkdir()
@@ -228,9 +246,11 @@ class Store:
         self.con.close()
         if self.in_memory:
             shutil.rmtree(self.scratch, ignore_errors=True)
+            _SCRATCH_DIRS.pop(self.scratch, None)
         else:
             try:
                 self.scratch.rmdir()  # only when empty: another Store may share it
+                _SCRATCH_DIRS.pop(self.scratch, None)
             except OSError:
                 pass
 

@@ -571,6 +571,29 @@ def test_memory_store_spills_only_into_its_private_folder() -> None:
     assert not store.scratch.exists()
 
 
+def test_scratch_folders_of_unclosed_stores_are_removed_at_exit(tmp_path: Path) -> None:
+    """A process that never closes its stores (the app's cached ones) leaves no scratch
+    folder in the temp directory; a forked child exiting leaves its parent's in place."""
+    code = (
+        "import os, sys\n"
+        "from analysis.store import Store\n"
+        "mem, ws = Store(':memory:'), Store(sys.argv[1])\n"
+        "print(mem.scratch, ws.scratch, flush=True)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    sys.exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print(mem.scratch.is_dir() and ws.scratch.is_dir())\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ws.duckdb")],
+                          env=os.environ | {"PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    dirs, alive = proc.stdout.splitlines()
+    assert alive == "True"  # the child's exit left them
+    assert len(dirs.split()) == 2 and not any(Path(d).exists() for d in dirs.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ws.duckdb"]
+
+
 def test_forget_deletes_the_workspace_files(tmp_path: Path) -> None:
     ws = tmp_path / "ws.duckdb"
     store = Store(ws)
