@@ -161,15 +161,19 @@ with st.spinner("Drawing charts…"):
         incidents = engine(store, "queries.domain_incidents", filters=base)
         _chart(charts.chart_domain_incidents(incidents, top=int(top)), "domain_incidents",
                "overview_incidents")
-        with st.expander("Per-domain incidents (table)"):
-            st.dataframe(
-                incidents, hide_index=True, key="overview_incident_table",
-                column_config={
-                    "first_failure": st.column_config.DatetimeColumn(
-                        "first failure (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-                    "last_failure": st.column_config.DatetimeColumn(
-                        "last failure (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-                    "deferred": st.column_config.NumberColumn("deferred / expired"),
-                    "median_latency_s": st.column_config.NumberColumn(
-                        "median delivery time (s)", format="%.0f"),
-                })
+        # The table is built only while the expander is open: a data grid in a closed
+        # expander still cost the first render ~1-1.5 s in the browser (docs/benchmarks.md).
+        with st.expander("Per-domain incidents (table)", key="overview_incidents_open",
+                         on_change="rerun") as incidents_box:
+            if incidents_box.open:
+                st.dataframe(
+                    incidents, hide_index=True, key="overview_incident_table",
+                    column_config={
+                        "first_failure": st.column_config.DatetimeColumn(
+                            "first failure (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                        "last_failure": st.column_config.DatetimeColumn(
+                            "last failure (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                        "deferred": st.column_config.NumberColumn("deferred / expired"),
+                        "median_latency_s": st.column_config.NumberColumn(
+                            "median delivery time (s)", format="%.0f"),
+                    })

@@ -216,6 +216,12 @@ def test_new_user_uploads_the_story_and_follows_a_bounce(browser, tmp_path: Path
         assert "18" in tile(page, "Sent").split()
         assert "4 · 22%" in tile(page, "Rejected")
         shoot(page, tmp_path / "overview.png")
+        # The incidents table is built only once its expander is opened (a data grid cost
+        # the first render ~1 s even in a closed expander).
+        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+        page.get_by_text("Per-domain incidents (table)").click()
+        page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        charts_drawn(page, 8)
 
         # A heatmap cell opens the explorer on that domain and category.
         click_heatmap_cell(page, "Domain × category")
