@@ -114,6 +114,7 @@ def _remove_scratch_dirs() -> None:
 
 
 atexit.register(_remove_scratch_dirs)
+
 # Settings a locked connection may still change: the session zone every cursor sets,
 # and the memory budget (settings.memory_limit; the bench's --memory-limit).
 _ALLOWED_CONFIGS = ("TimeZone", "memory_limit", "threads")
