@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -492,8 +493,11 @@ def _view_sql(name: str, table: str, a: str, text: str, failure: str) -> str:
             + _KEY_JOIN.format(a=a, text=text))
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
+def refresh(con: duckdb.DuckDBPyConnection,
+            progress: Callable[[float, str], None] | None = None) -> None:
     """Rebuild the classification of every distinct (code, enhanced code, text)."""
+    if progress:
+        progress(0.0, "Classifying the failure replies")
     # One domain per key (the smallest) is enough to recognise a provider by its domain.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _dt_class_keys AS "  # noqa: S608

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tz", metavar="ZONE", default="UTC",
                    help="IANA time zone of timestamps that carry no offset (default UTC)")
     p.add_argument("--year", type=int, help="year of year-less syslog timestamps")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="print each file and each stage of the refresh after them to stderr "
+                        "(default: when stderr is a terminal)")
     p.add_argument("--max-bytes", type=int, metavar="N",
                    help="refuse files larger than N bytes (default 2 GiB or "
                         "$DELIVERY_TRACE_MAX_FILE_BYTES; 0 = no limit)")
@@ -155,7 +158,9 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = open_store(args)
     mapping = store.mapping(args.mapping) if args.mapping else None
     opts = ParseOptions(tz=args.tz, year=args.year, mapping=mapping)
-    results = store.load_files(args.files, format=args.format, opts=opts, origin="cli")
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    results = store.load_files(args.files, format=args.format, opts=opts, origin="cli",
+                               progress=_print_progress if show else None)
     if args.json:
         keys = ("file", "format", "side", "rows_read", "rows_loaded", "rows_rejected",
                 "skipped", "import_id", "tz", "error", "notes")
@@ -175,6 +180,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"delivery-trace: {r.error}", file=sys.stderr)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
 
 def _note_lines(notes: dict) -> list[str]:

@@ -18,6 +18,8 @@ tables (DESIGN.md "Joining on message ID"):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import pandas as pd
 
@@ -395,16 +397,26 @@ FROM g JOIN _t r ON r.tid = g.rep LEFT JOIN lists l USING (trace_message)
 """
 
 
-def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild journeys, journey_events, journey_keys, journey_search and trace_unmatched."""
+def rebuild(con: duckdb.DuckDBPyConnection,
+            progress: Callable[[float, str], None] | None = None) -> None:
+    """Rebuild journeys, journey_events, journey_keys, journey_search and trace_unmatched.
+
+    `progress(fraction, message)` hears each stage; the fractions are each stage's share
+    of the rebuild at 1M sends (docs/benchmarks.md).
+    """
+    say = progress or (lambda _fraction, _message: None)
+    say(0.0, "Journeys: reading the ESP sends")
     con.execute(_ESP_SQL)
     con.execute(_JOURNEY_ESP_SQL)
+    say(0.15, "Journeys: reading message IDs")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _jk AS {_key_sql()}")
     # Each temp table is dropped as soon as nothing reads it: the refresh runs in one
     # transaction under the workspace's memory_limit, and what is kept must spill.
     _drop(con, "_j_rows")
     con.execute(_KEYS_SQL)
+    say(0.25, "Journeys: reading the trace rows")
     con.execute(_TRACE_SQL)
+    say(0.37, "Journeys: matching sends to trace rows")
     con.execute(_EXACT_SQL)
     con.execute(_EXPAND_SQL.format(out="_exact", seed="_seed"))
     _drop(con, "_seed")
@@ -414,14 +426,23 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE _approx AS SELECT * FROM _approx_all "
                 "WHERE tid NOT IN (SELECT tid FROM _exact)")
     _drop(con, "_approx_seed", "_approx_all")
+    say(0.50, "Journeys: deciding verdicts")
     con.execute(_VERDICT_SQL)
     _drop(con, "_j", "_jk")
+    say(0.60, "Journeys: classifying failures")
     _write_journeys(con)
     _drop(con, "_jv")
+    say(0.70, "Journeys: building timelines and search")
     con.execute(_EVENTS_SQL)
     con.execute(_SEARCH_SQL)
+    say(0.79, "Journeys: listing unmatched trace messages")
     con.execute(_UNMATCHED_TRACE_SQL)
     _drop(con, "_t", "_exact", "_approx")
+    say(1.0, "Journeys: done")
+
+
+# Its share of a refresh's progress bar next to classify.refresh (weight 1): ~10x at 1M sends.
+rebuild.progress_weight = 10  # type: ignore[attr-defined]
 
 
 def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:

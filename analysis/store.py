@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import inspect
 import json
 import os
 import re
@@ -64,6 +65,43 @@ _MIGRATIONS: dict[int, list[str]] = {
 # Functions run after every change of the loaded data, in order: each rebuilds a
 # derived table (classification, journeys) from the base tables. Modules add themselves.
 DERIVED_HOOKS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+# Of a load's progress bar, the share of reading the files; the refresh after them has the
+# rest (its stages are named). An ESP export and a trace of 1M rows each take ~20 s to read
+# and ~55 s to refresh; 10k rows ~0.6 s and ~1 s (docs/benchmarks.md).
+_FILES_SHARE = 0.4
+
+
+class _Progress:
+    """A caller's progress callback, for the span [lo, hi] of its bar.
+
+    An exception the callback raises is kept (and the callback no longer called) until
+    raise_deferred(): the refresh it reports on runs in one transaction and must finish.
+    Parts made with part() share that state.
+    """
+
+    def __init__(self, fn: Callable[[float, str], None] | None, lo: float = 0.0,
+                 hi: float = 1.0, errors: list[BaseException] | None = None) -> None:
+        self.fn, self.lo, self.hi = fn, lo, hi
+        self.errors: list[BaseException] = [] if errors is None else errors
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.fn is None or self.errors:
+            return
+        try:
+            self.fn(self.lo + (self.hi - self.lo) * min(max(fraction, 0.0), 1.0), message)
+        except BaseException as e:  # noqa: BLE001 - raised again by raise_deferred
+            self.errors.append(e)
+
+    def part(self, lo: float, hi: float) -> _Progress:
+        """The span [lo, hi] of this one (fractions of it)."""
+        span = self.hi - self.lo
+        return _Progress(self.fn, self.lo + span * lo, self.lo + span * hi, self.errors)
+
+    def raise_deferred(self) -> None:
+        if self.errors:
+            raise self.errors[0]
 
 
 @dataclass(frozen=True)
@@ -322,13 +360,14 @@ class Store:
         items = list(items)
         opts = opts or ParseOptions()
         results: list[LoadResult] = []
+        report = _Progress(progress)  # once it has raised, the refresh below calls it no more
         self.scratch.mkdir(parents=True, exist_ok=True)  # a closed sibling Store may have removed it
         try:
             with workdir_inputs(self.limits, parent=self.scratch) as inputs:
                 for i, item in enumerate(items):
                     label = item[0] if isinstance(item, tuple) else Path(item).name
-                    if progress:
-                        progress(i / max(len(items), 1), f"Reading {label}")
+                    report(_FILES_SHARE * i / max(len(items), 1), f"Reading {label}")
+                    report.raise_deferred()
                     failures: list[InputError] = []
                     try:
                         files = open_one(inputs, item, failures)
@@ -345,14 +384,12 @@ class Store:
                         results.append(self._load_one(src, format, opts, origin))
                     results.extend(LoadResult(file=e.file, format=None, side=None, error=str(e))
                                    for e in failures)
-            if progress:
-                progress(0.95, "Updating classification and journeys")
         finally:
             # Also when the caller stops us half-way (Ctrl-C; Streamlit stops a session's
             # script by raising from its next st call, here the progress bar): the files
             # already committed reach journeys now, not at the next change or restart.
             if any(r.ok and not r.skipped for r in results):
-                self._refresh_after_load(results)
+                self._refresh_after_load(results, report.part(_FILES_SHARE, 1.0))
         if progress:
             progress(1.0, "Done")
         return results
@@ -500,7 +537,8 @@ class Store:
                 self.refresh_derived()
         return bool(found)
 
-    def _refresh_after_load(self, results: list[LoadResult]) -> None:
+    def _refresh_after_load(self, results: list[LoadResult],
+                            progress: _Progress | None = None) -> None:
         """refresh_derived after files were committed; a failure is a note, not a raise.
 
         The files' rows are in (each file committed on its own), so the caller gets its
@@ -508,7 +546,7 @@ class Store:
         is next opened (the data generation is ahead of the derived one).
         """
         try:
-            self.refresh_derived()
+            self.refresh_derived(progress=progress)
         except Exception as e:  # noqa: BLE001 - e.g. DuckDB out of memory under the limit
             first = str(e).splitlines()[0] if str(e) else ""
             note = _mask(f"the rows are loaded, but classification and journeys could not be "
@@ -532,20 +570,33 @@ class Store:
             self.refresh_derived()
         return len(ids)
 
-    def refresh_derived(self) -> None:
+    def refresh_derived(self, progress: Callable[[float, str], None] | None = None) -> None:
         """Rebuild classification and journeys after the base tables changed.
 
         One transaction: a page reading meanwhile sees the old derived tables or the new
         ones, never a half-built journeys table. The generation it was built for is
         recorded with it, so a process killed between a load and this refresh is
         caught up when the workspace is next opened.
+
+        `progress(fraction, message)` hears each stage (a minute at 1M sends). Should it
+        raise (Streamlit stops a session's script from its next st call), the refresh still
+        finishes and commits, and that exception is raised afterwards.
         """
+        report = progress if isinstance(progress, _Progress) else _Progress(progress)
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
-                for hook in DERIVED_HOOKS:
-                    hook(cur)
+                weights = [getattr(h, "progress_weight", 1) for h in DERIVED_HOOKS]
+                done = 0
+                for hook, weight in zip(DERIVED_HOOKS, weights, strict=True):
+                    part = report.part(done / sum(weights), (done + weight) / sum(weights))
+                    done += weight
+                    if "progress" in inspect.signature(hook).parameters:
+                        hook(cur, progress=part)
+                    else:
+                        part(0.0, "Updating classification and journeys")
+                        hook(cur)
                 cur.execute(
                     "INSERT OR REPLACE INTO meta SELECT 'derived_generation', "
                     "coalesce((SELECT value FROM meta WHERE key = 'data_generation'), '0')")
@@ -556,6 +607,7 @@ class Store:
             finally:
                 _drop_temp_tables(cur)
                 cur.close()
+        report.raise_deferred()
 
     def _derived_stale(self) -> bool:
         rows = dict(self.cursor().execute(

@@ -643,27 +643,51 @@ def test_a_second_process_is_refused_with_one_line(workspace: Path,
     store.close()
 
 
-@pytest.mark.parametrize("stop_at", ["updating", "reading the second file"])
+@pytest.mark.parametrize("stop_at", ["Classifying", "Journeys: deciding", "Reading"])
 def test_a_load_stopped_by_its_caller_still_updates_the_views(workspace: Path,
                                                               stop_at: str) -> None:
     """Streamlit stops a session's script (the user navigates away or presses Stop) by
     raising StopException from the next st call, here the progress bar's: the files
-    already committed must still reach journeys and every view, not wait for a restart."""
+    already committed must still reach journeys and every view, not wait for a restart,
+    also when the stop comes from a stage of that refresh (it finishes, then re-raises)."""
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
     items = story_items()
     store = Store(workspace)
+    heard: list[str] = []
 
     def progress(frac: float, msg: str) -> None:
-        if (stop_at == "updating" and msg.startswith("Updating")) or (
-                stop_at != "updating" and msg == f"Reading {items[2].name}"):
+        heard.append(msg)
+        if msg.startswith(stop_at) and (stop_at != "Reading" or items[2].name in msg):
             raise StopException()
 
     with pytest.raises(StopException):
         store.load_files([(items[0].name, items[0].data), (items[2].name, items[2].data)],
                          opts=ParseOptions(tz=items[0].tz), progress=progress)
+    assert heard[-1].startswith(stop_at)  # not called again once it raised
     assert store.imports()["file_name"].tolist() == (
-        [items[0].name, items[2].name] if stop_at == "updating" else [items[0].name])
+        [items[0].name] if stop_at == "Reading" else [items[0].name, items[2].name])
     assert_consistent(store)  # the derived tables were rebuilt for what was committed
     assert queries.kpis(store.cursor())["sent"] == 18
     store.close()
+
+
+def test_a_load_reports_each_stage_of_the_refresh(store: Store) -> None:
+    """The progress bar names each file, then each stage of the refresh after them (a
+    minute at 1M sends), with fractions that only grow and end at 1."""
+    items = story_items()
+    heard: list[tuple[float, str]] = []
+    store.load_files([(i.name, i.data) for i in items[:2]], opts=ParseOptions(tz=items[0].tz),
+                     progress=lambda frac, msg: heard.append((frac, msg)))
+    messages = [m for _, m in heard]
+    assert messages == [
+        f"Reading {items[0].name}", f"Reading {items[1].name}",
+        "Classifying the failure replies", "Journeys: reading the ESP sends",
+        "Journeys: reading message IDs", "Journeys: reading the trace rows",
+        "Journeys: matching sends to trace rows", "Journeys: deciding verdicts",
+        "Journeys: classifying failures", "Journeys: building timelines and search",
+        "Journeys: listing unmatched trace messages", "Journeys: done", "Done"]
+    fractions = [f for f, _ in heard]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    # The files had the first part of the bar, the refresh the rest.
+    assert fractions[1] < store_module._FILES_SHARE <= fractions[2] < fractions[3] < 1.0

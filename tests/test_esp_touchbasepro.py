@@ -243,7 +243,20 @@ def test_cli_load_json_counts_and_skip(tmp_path: Path, capsys) -> None:
         ("touchbasepro_bounces.xlsx", "touchbasepro_xlsx", "esp", 7, 7, 0, False),
     ]
     assert main(args) == 0
-    assert all(o["skipped"] for o in json.loads(capsys.readouterr().out))
+    captured = capsys.readouterr()
+    assert all(o["skipped"] for o in json.loads(captured.out))
+    assert captured.err == ""  # no progress unless asked for (stderr is no terminal here)
+
+
+def test_cli_load_progress_names_each_file_and_stage(tmp_path: Path, capsys) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    assert main(["load", str(ACTIVITY), str(BOUNCES), "--workspace", ws, "--progress",
+                 "--tz", "Africa/Johannesburg"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:3] == ["[  0%] Reading touchbasepro_activity.csv",
+                         "[ 20%] Reading touchbasepro_bounces.xlsx",
+                         "[ 40%] Classifying the failure replies"]
+    assert "Journeys: deciding verdicts" in lines[7] and lines[-1] == "[100%] Done"
 
 
 def test_cli_garbage_exits_2_with_one_line(tmp_path: Path, capsys) -> None:

@@ -662,7 +662,7 @@ def test_a_failed_refresh_after_a_load_is_a_warning_and_is_caught_up_on_reopen(
     ws = tmp_path / "ws.duckdb"
     Store(ws).close()  # built and refreshed: opening it again refreshes nothing
 
-    def out_of_memory(self: Store) -> None:
+    def out_of_memory(self: Store, progress: object = None) -> None:
         raise duckdb.OutOfMemoryException(
             "Out of Memory Error: failed to allocate 256 KiB (1.4 GiB/1.5 GiB used) for "
             "jo@example.com\nmore detail")
