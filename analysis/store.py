@@ -361,7 +361,9 @@ class Store:
         opts = opts or ParseOptions()
         results: list[LoadResult] = []
         report = _Progress(progress)  # once it has raised, the refresh below calls it no more
-        self.scratch.mkdir(parents=True, exist_ok=True)  # a closed sibling Store may have removed it
+        if not self.scratch.is_dir():  # a closed sibling Store removed it
+            self.scratch.mkdir(parents=True, exist_ok=True)
+            _SCRATCH_DIRS[self.scratch] = os.getpid()
         try:
             with workdir_inputs(self.limits, parent=self.scratch) as inputs:
                 for i, item in enumerate(items):
@@ -390,6 +392,7 @@ class Store:
             # already committed reach journeys now, not at the next change or restart.
             if any(r.ok and not r.skipped for r in results):
                 self._refresh_after_load(results, report.part(_FILES_SHARE, 1.0))
+            report.raise_deferred()  # what the callback raised during the refresh, if anything
         if progress:
             progress(1.0, "Done")
         return results
@@ -580,9 +583,11 @@ class Store:
 
         `progress(fraction, message)` hears each stage (a minute at 1M sends). Should it
         raise (Streamlit stops a session's script from its next st call), the refresh still
-        finishes and commits, and that exception is raised afterwards.
+        finishes and commits, and that exception is raised afterwards (by load_files, when
+        it passes its own _Progress).
         """
-        report = progress if isinstance(progress, _Progress) else _Progress(progress)
+        own = not isinstance(progress, _Progress)
+        report = _Progress(progress) if own else progress
         with self._write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
@@ -607,7 +612,8 @@ class Store:
             finally:
                 _drop_temp_tables(cur)
                 cur.close()
-        report.raise_deferred()
+        if own:
+            report.raise_deferred()
 
     def _derived_stale(self) -> bool:
         rows = dict(self.cursor().execute(

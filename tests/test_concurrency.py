@@ -691,3 +691,22 @@ def test_a_load_reports_each_stage_of_the_refresh(store: Store) -> None:
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     # The files had the first part of the bar, the refresh the rest.
     assert fractions[1] < store_module._FILES_SHARE <= fractions[2] < fractions[3] < 1.0
+
+
+def test_a_progress_error_during_the_refresh_is_raised_after_it(store: Store) -> None:
+    """A callback that fails at a refresh stage does not make the refresh a failure: it
+    commits, no "could not be updated" note is made, and the error is raised after it."""
+    items = story_items()
+
+    def progress(frac: float, msg: str) -> None:
+        if msg == "Journeys: deciding verdicts":
+            raise ValueError("the bar is gone")
+
+    results: list = []
+    with pytest.raises(ValueError, match="the bar is gone"):
+        results = store.load_files([(items[0].name, items[0].data)],
+                                   opts=ParseOptions(tz=items[0].tz), progress=progress)
+    assert results == []  # raised, so no results; the rows and the refresh are in anyway
+    assert store.imports()["file_name"].tolist() == [items[0].name]
+    assert not store._derived_stale()
+    assert queries.kpis(store.cursor())["sent"] == 18
