@@ -136,8 +136,10 @@ def _classify_rows(rows: list[tuple]) -> list[tuple]:
 
 # DuckDB scans a table in row groups of 122,880 rows, each on one thread: the key table of a
 # 1M-send workspace (97k distinct failure texts) is a single row group, so its masks ran on
-# one core. Under that size the keys are handed to DuckDB as Arrow record batches, which it
-# scans on every thread (same rows; docs/benchmarks.md). Larger tables scan in parallel.
+# one core. A table of 8,192 rows up to that size is handed to DuckDB as Arrow record
+# batches, which it scans on every thread (same rows; docs/benchmarks.md); smaller ones are
+# not worth it, larger ones get a thread per row group. The Arrow copy (at most one row
+# group of keys and texts) lives outside DuckDB's memory_limit.
 _ROW_GROUP = 122_880
 _BATCH = 4_096
 
@@ -179,8 +181,9 @@ def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
         f"one := CASE WHEN k.text IS NULL OR regexp_matches(k.masked, {_lit(_LINE_START_ADDRESS)}) "
         "THEN k.text END",
         "masked := k.masked"))
-    source = _parallel_source(con, keys, "_cb_src")
+    source = keys
     try:
+        source = _parallel_source(con, keys, "_cb_src")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _cb_k AS
             SELECT k.smtp_code, k.enhanced_code, k.text, k.domain, struct_pack({key}) AS gkey

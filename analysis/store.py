@@ -76,8 +76,9 @@ _FILES_SHARE = 0.4
 class _Progress:
     """A caller's progress callback, for the span [lo, hi] of its bar.
 
-    An exception the callback raises is kept (and the callback no longer called) until
-    raise_deferred(): the refresh it reports on runs in one transaction and must finish.
+    An exception the callback raises (Streamlit's StopException, a broken bar) is kept,
+    and the callback no longer called, until raise_deferred(): the refresh it reports on
+    runs in one transaction and must finish. KeyboardInterrupt and SystemExit pass at once.
     Parts made with part() share that state.
     """
 
@@ -91,6 +92,8 @@ class _Progress:
             return
         try:
             self.fn(self.lo + (self.hi - self.lo) * min(max(fraction, 0.0), 1.0), message)
+        except (KeyboardInterrupt, SystemExit):
+            raise  # Ctrl-C stops the refresh (it rolls back), as it does anywhere else
         except BaseException as e:  # noqa: BLE001 - raised again by raise_deferred
             self.errors.append(e)
 
@@ -140,15 +143,19 @@ _SCRATCH_PREFIX = "delivery-trace-ws-"
 # Store nobody closes (the app's cached ones, a command that exits early) would leave its
 # folder behind in the temp directory, and an in-memory one its spill folder too. A forked
 # child inherits the set but must not remove its parent's folders.
+# A process killed outright (SIGKILL) runs no exit handler and still leaves its folder.
 _SCRATCH_DIRS: dict[Path, int] = {}
+_SCRATCH_LOCK = threading.Lock()  # a folder's removal and its re-making by a sibling Store
 
 
 def _remove_scratch_dirs() -> None:
-    """At exit: remove the scratch folders this process made (their inputs were copies)."""
-    for d, pid in list(_SCRATCH_DIRS.items()):
-        if pid == os.getpid():
-            shutil.rmtree(d, ignore_errors=True)
-            _SCRATCH_DIRS.pop(d, None)
+    """At exit: remove the scratch folders this process made (what is in them are copies
+    or links of the inputs, and spill files)."""
+    with _SCRATCH_LOCK:
+        for d, pid in list(_SCRATCH_DIRS.items()):
+            if pid == os.getpid():
+                shutil.rmtree(d, ignore_errors=True)
+                _SCRATCH_DIRS.pop(d, None)
 
 
 atexit.register(_remove_scratch_dirs)
@@ -283,15 +290,16 @@ class Store:
             return
         self.closed = True
         self.con.close()
-        if self.in_memory:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            _SCRATCH_DIRS.pop(self.scratch, None)
-        else:
-            try:
-                self.scratch.rmdir()  # only when empty: another Store may share it
+        with _SCRATCH_LOCK:
+            if self.in_memory:
+                shutil.rmtree(self.scratch, ignore_errors=True)
                 _SCRATCH_DIRS.pop(self.scratch, None)
-            except OSError:
-                pass
+            else:
+                try:
+                    self.scratch.rmdir()  # only when empty: another Store may share it
+                    _SCRATCH_DIRS.pop(self.scratch, None)
+                except OSError:
+                    pass
 
     def forget(self) -> list[str]:
         """Delete the workspace: close it and remove its files. Returns the paths removed.
@@ -355,15 +363,18 @@ class Store:
 
         Each file is one transaction. A file that cannot be read yields a LoadResult with
         `error` set (one line naming the file) and does not stop the others; no exception
-        other than KeyboardInterrupt/SystemExit leaves this method.
+        other than KeyboardInterrupt/SystemExit leaves this method, except one raised by
+        `progress` itself (Streamlit stopping the script): the files committed before it
+        are refreshed into the derived tables first, then it is raised.
         """
         items = list(items)
         opts = opts or ParseOptions()
         results: list[LoadResult] = []
         report = _Progress(progress)  # once it has raised, the refresh below calls it no more
-        if not self.scratch.is_dir():  # a closed sibling Store removed it
-            self.scratch.mkdir(parents=True, exist_ok=True)
-            _SCRATCH_DIRS[self.scratch] = os.getpid()
+        with _SCRATCH_LOCK:
+            if not self.scratch.is_dir():  # a closed sibling Store removed it
+                self.scratch.mkdir(parents=True, exist_ok=True)
+                _SCRATCH_DIRS[self.scratch] = os.getpid()
         try:
             with workdir_inputs(self.limits, parent=self.scratch) as inputs:
                 for i, item in enumerate(items):
@@ -392,7 +403,7 @@ class Store:
             # already committed reach journeys now, not at the next change or restart.
             if any(r.ok and not r.skipped for r in results):
                 self._refresh_after_load(results, report.part(_FILES_SHARE, 1.0))
-            report.raise_deferred()  # what the callback raised during the refresh, if anything
+        report.raise_deferred()  # what the callback raised during the refresh, if anything
         if progress:
             progress(1.0, "Done")
         return results

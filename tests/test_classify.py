@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analysis import classify as cl
@@ -531,6 +532,8 @@ def test_keys_scanned_as_arrow_batches_classify_alike(store) -> None:
         assert got[(code, text, dom)] == [c.reason, c.category, c.permanent, c.suppress,
                                           c.advice, c.rule_id], (dom, text)
     assert cur.execute("SELECT count(*) FROM _keys").fetchall()[0][0] == len(rows)
+    with pytest.raises(duckdb.CatalogException):
+        cur.execute("SELECT * FROM _cb_src")  # the Arrow view is gone again
 
 
 def test_the_sql_key_masks_the_spans_classify_masks(store) -> None:

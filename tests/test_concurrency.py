@@ -702,11 +702,27 @@ def test_a_progress_error_during_the_refresh_is_raised_after_it(store: Store) ->
         if msg == "Journeys: deciding verdicts":
             raise ValueError("the bar is gone")
 
-    results: list = []
     with pytest.raises(ValueError, match="the bar is gone"):
-        results = store.load_files([(items[0].name, items[0].data)],
-                                   opts=ParseOptions(tz=items[0].tz), progress=progress)
-    assert results == []  # raised, so no results; the rows and the refresh are in anyway
+        store.load_files([(items[0].name, items[0].data)], opts=ParseOptions(tz=items[0].tz),
+                         progress=progress)
     assert store.imports()["file_name"].tolist() == [items[0].name]
     assert not store._derived_stale()
+    assert queries.kpis(store.cursor())["sent"] == 18
+
+
+def test_ctrl_c_from_the_progress_callback_stops_the_refresh(store: Store) -> None:
+    """Ctrl-C (KeyboardInterrupt) in the callback is not held: the refresh rolls back at
+    once, the committed file stays, and the derived tables are marked for a rebuild."""
+    items = story_items()
+
+    def progress(frac: float, msg: str) -> None:
+        if msg == "Journeys: deciding verdicts":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.load_files([(items[0].name, items[0].data)], opts=ParseOptions(tz=items[0].tz),
+                         progress=progress)
+    assert store.imports()["file_name"].tolist() == [items[0].name]
+    assert store._derived_stale()
+    store.refresh_derived()
     assert queries.kpis(store.cursor())["sent"] == 18

@@ -573,15 +573,18 @@ def test_memory_store_spills_only_into_its_private_folder() -> None:
 
 def test_scratch_folders_of_unclosed_stores_are_removed_at_exit(tmp_path: Path) -> None:
     """A process that never closes its stores (the app's cached ones) leaves no scratch
-    folder in the temp directory; a forked child exiting leaves its parent's in place."""
+    folder in the temp directory; a forked child's exit cleanup leaves its parent's in place
+    (the child runs the cleanup itself and leaves with os._exit: a full interpreter exit in
+    a forked copy of an open DuckDB database is not safe)."""
     code = (
         "import os, sys\n"
-        "from analysis.store import Store\n"
-        "mem, ws = Store(':memory:'), Store(sys.argv[1])\n"
+        "from analysis import store\n"
+        "mem, ws = store.Store(':memory:'), store.Store(sys.argv[1])\n"
         "print(mem.scratch, ws.scratch, flush=True)\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    sys.exit(0)\n"
+        "    store._remove_scratch_dirs()\n"
+        "    os._exit(0)\n"
         "os.waitpid(pid, 0)\n"
         "print(mem.scratch.is_dir() and ws.scratch.is_dir())\n")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ws.duckdb")],
