@@ -408,10 +408,13 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _kill_at(workspace: Path, big: Path, point: str) -> list[str]:
     """Run the load in a child process, SIGKILL it once it reports `point`; its output."""
+    # TMPDIR: a process killed outright leaves its scratch folder (no exit handler runs);
+    # it is left in the test's own folder, not in the machine's temp directory.
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(workspace), str(big), point],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=os.environ | {"PYTHONPATH": str(ROOT)},
-                            process_group=0)
+                            text=True, process_group=0,
+                            env=os.environ | {"PYTHONPATH": str(ROOT),
+                                              "TMPDIR": str(workspace.parent)})
     said: list[str] = []
     try:
         assert proc.stdout is not None
@@ -628,7 +631,7 @@ def test_a_second_process_is_refused_with_one_line(workspace: Path,
         [sys.executable, "-c", "import sys, time; from analysis.store import Store; "
          "s = Store(sys.argv[1]); print('open', flush=True); time.sleep(120)", str(workspace)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, process_group=0,
-        env=os.environ | {"PYTHONPATH": str(ROOT)})
+        env=os.environ | {"PYTHONPATH": str(ROOT), "TMPDIR": str(workspace.parent)})
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         assert main(["load", str(SAMPLES / ESP), "--workspace", str(workspace)]) == 2
