@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -100,18 +101,24 @@ def has_engine(name: str) -> bool:
     return callable(getattr(mod, func, None))
 
 
+def on_cursor(store: Store, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """fn(cursor, *args, **kwargs) on a cursor of its own, closed afterwards (a download's
+    data callback runs later, on another thread than the page's script)."""
+    con = store.cursor()
+    try:
+        return fn(con, *args, **kwargs)
+    finally:
+        con.close()
+
+
 @st.cache_data(show_spinner=False, max_entries=1024)
 def _cached_engine(_store: Store, version: str, name: str, fkey: tuple | None, args: tuple,
                    kwargs: tuple) -> Any:
     module, _, func = name.partition(".")
     fn = getattr(importlib.import_module(ENGINE_MODULES[module]), func)
-    con = _store.cursor()
-    try:
-        if fkey is None:
-            return fn(con, *args, **dict(kwargs))
-        return fn(con, Filters.from_params(dict(fkey)), *args, **dict(kwargs))
-    finally:
-        con.close()
+    if fkey is not None:
+        args = (Filters.from_params(dict(fkey)), *args)
+    return on_cursor(_store, fn, *args, **dict(kwargs))
 
 
 def engine(store: Store, name: str, *args: Any, filters: Filters | None = None,

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analysis.export import to_csv_bytes
 from analysis.queries import Filters, explorer_rows
-from pages._common import empty_state, engine, get_store, has_engine, has_journeys
+from pages._common import empty_state, engine, get_store, has_engine, has_journeys, on_cursor
 
 ANY = "any"
 SEVERITY = {ANY: None, "hard (permanent)": "hard", "soft (temporary)": "soft"}
@@ -142,8 +142,8 @@ with tab_rows:
         page = c2.number_input(f"Page (of {pages:,})", 1, pages, key="explorer_page")
         c3.download_button(
             f"Download {total:,} rows as CSV", key="explorer_download",
-            data=lambda: to_csv_bytes(explorer_rows(store.cursor(), f, limit=None,
-                                                    failures_only=failures_only)),
+            data=lambda: to_csv_bytes(on_cursor(store, explorer_rows, f, limit=None,
+                                                failures_only=failures_only)),
             file_name="delivery-trace-failures.csv", mime="text/csv", on_click="ignore",
             help="Exactly the rows these filters select (all pages), spreadsheet-safe.")
         rows = engine(store, "queries.explorer_rows", filters=f, limit=int(size),

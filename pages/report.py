@@ -20,7 +20,15 @@ from analysis.report import (
 from analysis.report_html import TILES, render_html, safe_figures
 from analysis.report_pdf import charts_zip, pdf_bytes, unavailable_reason
 from analysis.report_xlsx import workbook_bytes
-from pages._common import data_version, empty_state, engine, get_store, has_journeys
+from analysis.store import Store
+from pages._common import (
+    data_version,
+    empty_state,
+    engine,
+    get_store,
+    has_journeys,
+    on_cursor,
+)
 
 REDACT = {"none": "Keep addresses", "mask": "Mask (j***@example.com)",
           "hash": "Keyed hash (h:…@example.com)"}
@@ -34,18 +42,15 @@ def md(text: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report(_store: object, version: str, fkey: tuple, mode: str, key: str | None) -> ReportData:
+def _report(_store: Store, version: str, fkey: tuple, mode: str, key: str | None) -> ReportData:
     """The preview: the first PREVIEW_ROWS rows of each row table, cached per filter."""
     return _build(_store, fkey, mode, key, PREVIEW_ROWS)
 
 
-def _build(store: object, fkey: tuple, mode: str, key: str | None,
+def _build(store: Store, fkey: tuple, mode: str, key: str | None,
            rows: int | None) -> ReportData:
-    con = store.cursor()  # type: ignore[attr-defined]
-    try:
-        return build_report(con, Filters.from_params(dict(fkey)), mode, key, rows=rows)
-    finally:
-        con.close()
+    return on_cursor(store, build_report, Filters.from_params(dict(fkey)), mode, key,
+                     rows=rows)
 
 
 store = get_store()
@@ -99,11 +104,7 @@ def csv_table(name: str) -> bytes:
     """One table as CSV: a row table read whole when downloaded, the others as previewed."""
     if name not in ROW_TABLES:
         return to_csv_bytes(report_tables(data)[name])
-    con = store.cursor()
-    try:
-        return to_csv_bytes(row_table(con, name, Filters.from_params(dict(fkey)), mode, key))
-    finally:
-        con.close()
+    return to_csv_bytes(on_cursor(store, row_table, name, f, mode, key))
 
 
 st.subheader("Download")
