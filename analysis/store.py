@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import inspect
 import json
 import os
 import re
@@ -64,7 +63,9 @@ _MIGRATIONS: dict[int, list[str]] = {
 
 # Functions run after every change of the loaded data, in order: each rebuilds a
 # derived table (classification, journeys) from the base tables. Modules add themselves.
-DERIVED_HOOKS: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+# Each hook is called as hook(cursor, progress=...): progress(fraction, message) hears
+# its stages (a part of the caller's bar, weighted by the hook's progress_weight).
+DERIVED_HOOKS: list[Callable[..., None]] = []
 
 
 # Of a load's progress bar, the share of reading the files; the refresh after them has the
@@ -608,11 +609,7 @@ class Store:
                 for hook, weight in zip(DERIVED_HOOKS, weights, strict=True):
                     part = report.part(done / sum(weights), (done + weight) / sum(weights))
                     done += weight
-                    if "progress" in inspect.signature(hook).parameters:
-                        hook(cur, progress=part)
-                    else:
-                        part(0.0, "Updating classification and journeys")
-                        hook(cur)
+                    hook(cur, progress=part)
                 cur.execute(
                     "INSERT OR REPLACE INTO meta SELECT 'derived_generation', "
                     "coalesce((SELECT value FROM meta WHERE key = 'data_generation'), '0')")

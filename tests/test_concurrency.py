@@ -374,9 +374,9 @@ st.Store._insert = insert
 st._register_hooks()
 first = st.DERIVED_HOOKS[0]
 
-def hook(con):
+def hook(con, progress=None):
     say("refresh")
-    return first(con)
+    return first(con, progress=progress)
 
 st.DERIVED_HOOKS[0] = hook
 (r,) = store.load_files([path], opts=ParseOptions(tz="UTC"))
