@@ -41,11 +41,12 @@ from .rules.generic import (
     REGEX_RULES,
 )
 from .rules.providers import PROVIDER_RULES
+from .rules.sisimai import INTERNAL_STATUS_RULES
 
 # The rule table in evaluation order (STYLE.md: host rows before generic rows,
 # substrings before regex).
-RULES: list[Rule] = [*ESP_LABEL_RULES, *PROVIDER_RULES, *GENERIC_RULES, *REGEX_RULES,
-                     *COMMAND_RULES, *CODE_RULES, *BROAD_RULES,
+RULES: list[Rule] = [*INTERNAL_STATUS_RULES, *ESP_LABEL_RULES, *PROVIDER_RULES,
+                     *GENERIC_RULES, *REGEX_RULES, *COMMAND_RULES, *CODE_RULES, *BROAD_RULES,
                      *NONFAILURE_RULES]
 # What _fallback does is part of the version too (stored classifications are redone).
 _FALLBACK = "2: X.6/X.7 classes; onhold for a reply no rule or table explains"

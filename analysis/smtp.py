@@ -137,6 +137,23 @@ ENHANCED_CODES: dict[str, str] = {
 
 ENHANCED_CLASSES = {"2": "success", "4": "persistent transient failure", "5": "permanent failure"}
 
+# Sisimai's internal delivery status codes (go-sisimai smtp/status/lib.go, Code()): when a
+# bounce carries no explicit status, Sisimai writes X.0.9NN for the reason it found, so
+# "5.0.911" in a Sisimai-processed export means userunknown. Not IANA codes (IsExplicit is
+# false for them). Detail -> Sisimai reason.
+SISIMAI_INTERNAL_CODES: dict[str, str] = {
+    "900": "undefined", "901": "onhold", "902": "syntaxerror", "903": "suppressed",
+    "909": "norelaying", "910": "filtered", "911": "userunknown", "912": "hostunknown",
+    "916": "hasmoved", "918": "rejected", "921": "suspend", "922": "mailboxfull",
+    "923": "exceedlimit", "924": "filtered", "926": "authfailure", "930": "systemerror",
+    "931": "systemfull", "932": "notaccept", "934": "mesgtoobig", "939": "mailererror",
+    "944": "networkerror", "945": "toomanyconn", "946": "speeding", "947": "expired",
+    "960": "contenterror", "970": "securityerror", "971": "blocked",
+    "972": "policyviolation", "973": "requireptr", "974": "notcompliantrfc",
+    "975": "badreputation", "976": "failedstarttls", "980": "spamdetected",
+    "981": "virusdetected",
+}
+
 # Where a code can start: line start or after whitespace/punctuation that real senders
 # put before it ("said: 550-5.1.1", "smtp;550", "{LED=550 5.1.1", "dsn=5.2.2", "#5.1.1").
 _B = r"[\s;:(\[=<>#\"'{,]"
@@ -223,6 +240,9 @@ def describe(code: int | str | None) -> str | None:
     if not m:
         return None
     detail = ENHANCED_CODES.get(f"{int(m.group(2))}.{int(m.group(3))}")
+    if detail is None and m.group(2) == "0" and m.group(3) in SISIMAI_INTERNAL_CODES:
+        detail = (f"Sisimai's internal code for the reason "
+                  f"'{SISIMAI_INTERNAL_CODES[m.group(3)]}' (not in the IANA registry)")
     if detail is None:
         area = ENHANCED_CODES.get(f"{int(m.group(2))}.0")
         if area is None:

@@ -14,6 +14,7 @@ from analysis import classify as cl
 from analysis.classify import Classification, classify, classify_label
 from analysis.cli import main
 from analysis.rules import CATEGORIES, NEVER_SUPPRESS, REASONS
+from analysis.smtp import describe
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "replies.csv"
 
@@ -180,6 +181,23 @@ def test_what_nothing_explains_is_onhold_as_in_sisimai() -> None:
     assert classify(None, None, None, esp_label="Unknown").reason == "undefined"  # a label rule
 
 
+def test_sisimai_internal_status_codes_carry_their_reason() -> None:
+    """An export that went through Sisimai carries X.0.9NN when the bounce had no status:
+    the reason Sisimai decided, whatever the text; 900/901 (undefined/onhold) decide nothing."""
+    user = classify(550, "5.0.911", "550 Requested action not taken")
+    assert (user.reason, user.category, user.suppress, user.rule_id) == \
+        ("userunknown", "invalid_address", True, "sisimai-status:911")
+    block = classify(None, "5.0.971", "554 delivery error: dd Sorry your message cannot be sent")
+    assert (block.reason, block.suppress) == ("blocked", False)
+    assert classify(None, None, "Diagnostic: 5.0.926 message refused").reason == "authfailure"
+    late = classify(None, "4.0.947", "Message expired")
+    assert (late.reason, late.permanent) == ("expired", False)
+    assert classify(550, "5.0.901", "550 5.1.1 No such user").reason == "userunknown"
+    assert classify(550, "5.0.901", "550 zork").reason == "onhold"
+    assert classify(550, "5.0.9111", "550 zork").reason == "onhold"  # not a status code
+    assert "userunknown" in describe("5.0.911") and describe("5.0.999") is not None
+
+
 def test_esp_labels_are_a_fallback_only() -> None:
     full = classify(None, None, None, esp_label="Soft Bounce - Mailbox Full")
     assert (full.reason, full.rule_id) == ("mailboxfull", "esp:soft bounce - mailbox full")
@@ -225,7 +243,11 @@ def test_every_rule_row_is_valid_and_cites_a_source() -> None:
 def test_provider_rows_come_before_generic_rows() -> None:
     kinds = ["host" if r.host else "exact" if r.exact else "other" for r in cl.RULES]
     last_host = max(i for i, k in enumerate(kinds) if k == "host")
-    first_generic = next(i for i, r in enumerate(cl.RULES) if not r.host and not r.exact)
+    # Sisimai's internal status codes (a reason already decided) come before everything.
+    internal = [i for i, r in enumerate(cl.RULES) if r.rule_id.startswith("sisimai-status:")]
+    assert internal == list(range(len(internal))) and len(internal) == 32
+    first_generic = next(i for i, r in enumerate(cl.RULES)
+                         if not r.host and not r.exact and i >= len(internal))
     assert last_host < first_generic
 
 

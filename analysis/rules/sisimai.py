@@ -23,12 +23,23 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..smtp import SISIMAI_INTERNAL_CODES
 from . import Rule, slug
 
 GO = "https://github.com/sisimai/go-sisimai/blob/main/"
 WHY = GO + "reason/why-{}.go (Sisimai {} index)"
 STATUS = GO + "smtp/status/lib.go (Sisimai status.Name)"
 ORDER = GO + "reason/lib.go (classorder) + reason/find.go"
+
+# smtp/status/lib.go Code(): the internal status X.0.9NN that Sisimai writes for the reason
+# it decided when a bounce had no explicit status. Such a code is that decision, so these
+# rows come first; 900 (undefined) and 901 (onhold) say nothing was decided and are left to
+# the other rows (which end at onhold/undefined when nothing matches either).
+INTERNAL_STATUS_RULES: list[Rule] = [
+    Rule(f"sisimai-status:{detail}", reason, enhanced=rf"^[45]\.0\.{detail}$",
+         source=GO + "smtp/status/lib.go (Sisimai status.Code: internal status codes)")
+    for detail, reason in SISIMAI_INTERNAL_CODES.items() if detail not in ("900", "901")
+]
 
 # smtp/status/lib.go Name(): delivery status code -> reason.
 STATUS_REASONS: dict[str, str] = {
