@@ -143,7 +143,7 @@ class _Compiled:
                 pos += len(frag)
         if not self._codes_match(code, enh):
             return False
-        if r.command and command not in r.command:
+        if r.command and (command or "") not in r.command:  # "": the command is unknown
             return False
         return self.text_re is None or self.text_re.search(low) is not None
 
@@ -337,12 +337,27 @@ _COMMANDS = {"rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "dat
              "initial connection": "CONN", "connect": "CONN"}
 
 
+# Sisimai's smtp/command Find(): an SMTP command written in capitals as a word of its own
+# ("Invalid address format in HELO", "<DATA>: Data command rejected"); of several, the one
+# latest in a session. Only when no "in reply to ..." names the command.
+_BARE_COMMAND_RE = re.compile(r"(?<![0-9A-Za-z@])(HELO|EHLO|STARTTLS|AUTH (?:PLAIN|LOGIN|CRAM-|"
+                              r"DIGEST-)|MAIL F|RCPT|DATA|QUIT)(?![0-9A-Za-z@])")
+_SESSION_ORDER = ("HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "QUIT")
+
+
 def _command(command: str | None, text: str) -> str | None:
+    """The SMTP command the reply answered: the caller's, else what the (case-kept) text says."""
     if command:
         c = command.strip().upper()
         return {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "CONNECT": "CONN"}.get(c, c.split()[0])
     m = _COMMAND_RE.search(text)
-    return _COMMANDS.get(m.group(1).lower()) if m else None
+    if m:
+        return _COMMANDS.get(m.group(1).lower())
+    found = {w[:4] for w in _BARE_COMMAND_RE.findall(text)}
+    if not found:
+        return None
+    last = max(_SESSION_ORDER.index(c if c != "STAR" else "STARTTLS") for c in found)
+    return _SESSION_ORDER[last]
 
 
 def _fallback(code: int | None, enh: str | None, has_text: bool
@@ -399,7 +414,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
         low = _HOST_RE.sub(r"\1 <host>", low)
     low = _unjoin(mask_varying(low))
     exact = raw.strip().lower()
-    cmd = _command(command, low_full)
+    cmd = _command(command, norm)
     rule: Rule | None = None
     if low or exact or enh or code:
         for i in _candidates(low, exact, providers, code, enh):

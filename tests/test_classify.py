@@ -198,6 +198,43 @@ def test_sisimai_internal_status_codes_carry_their_reason() -> None:
     assert "userunknown" in describe("5.0.911") and describe("5.0.999") is not None
 
 
+def test_sisimai_indexes_come_before_our_phrase_rows_with_guards() -> None:
+    """Sisimai's order decides (its indexes and the codes its ProbesInto reads, then ours),
+    except where Sisimai would read a sender's or a blocked sender's problem as the recipient's."""
+    # Sisimai's Expired index ("connection timed out") before our network-error rows.
+    assert classify(None, None, "Connection timed out during user open").reason == "expired"
+    # What names the sender is never the recipient's unknown user or domain.
+    for text in ("SND-VFY: Sender domain does not exist",
+                 "550 <u@example.net>: Sender address rejected: undeliverable address: host "
+                 "mx.example.net[192.0.2.1] said: 550 5.1.1 User unknown"):
+        c = classify(None, None, text)
+        assert (c.reason, c.suppress) == ("rejected", False), text
+    # 5.1.0 sent for everything: the words decide when they name a block, spam or auth.
+    spf = classify(550, "5.1.0", "550 5.1.0 0bcW1i00G0jifNx01bcmHa blocked by SPF")
+    assert (spf.reason, spf.suppress) == ("authfailure", False)
+    assert classify(None, "5.1.0", "5.1.0 piWs1j0010jifNx01iWsdh spam detected").reason == \
+        "spamdetected"
+    assert classify(550, "5.1.0", "550 5.1.0 Address rejected").reason == "userunknown"
+    # The user-unknown phrases hold for a reply to RCPT (or an unknown command), not at HELO.
+    helo = classify(550, None, "550 Invalid address format in HELO")
+    assert (helo.reason != "userunknown", helo.suppress) == (True, False)
+    rcpt = classify(550, None, "550 Invalid address (in reply to RCPT TO command)")
+    assert (rcpt.reason, rcpt.suppress) == ("userunknown", True)
+    assert classify(550, None, "550 Invalid address").reason == "userunknown"
+
+
+def test_command_is_read_as_sisimai_reads_it() -> None:
+    """smtp/command Find(): a command in capitals as a word of its own, the latest in a
+    session; "in reply to ..." first."""
+    assert cl._command(None, "550 Invalid address format in HELO") == "HELO"
+    assert cl._command(None, "<DATA>: Data command rejected: only 10 per day") == "DATA"
+    assert cl._command(None, "RCPT TO:<a@example.org> ok, then DATA refused") == "DATA"
+    assert cl._command(None, "said: 550 No such user (in reply to RCPT TO command)") == "RCPT"
+    assert cl._command(None, "STARTTLS failed: handshake") == "STARTTLS"
+    assert cl._command(None, "helo rejected; HELOWORLD; xDATA") is None
+    assert cl._command("rcpt to", "anything") == "RCPT"
+
+
 def test_esp_labels_are_a_fallback_only() -> None:
     full = classify(None, None, None, esp_label="Soft Bounce - Mailbox Full")
     assert (full.reason, full.rule_id) == ("mailboxfull", "esp:soft bounce - mailbox full")
@@ -282,8 +319,10 @@ ROUND2 = [
     # Round 4.
     ((None, None, "Rejected: the server you use is not authorized to send mail from your domain"),
      "authfailure"),
+    # Round 9 (Sisimai's order): 4.7.1 is Blocked in Sisimai's status table, which its
+    # ProbesInto checks before our rows, and its RateLimited index lacks this wording.
     ((450, "4.7.1", "450 4.7.1 <a@example.org>: Sender address rejected: Too many messages from "
-      "sender in the last hour"), "speeding"),
+      "sender in the last hour"), "blocked"),
     ((554, None, "554 RTR:BB http://postmaster.info.aol.com/errors/554rtrbb.html"), "blocked"),
     ((None, None, "Your message is larger than the maximum size allowed"), "mesgtoobig"),
     ((None, None, "R=nonlocal: Mailing to remote domains not supported"), "norelaying"),
@@ -303,8 +342,9 @@ ROUND2 = [
     # Round 6.
     ((552, None, "552 message line is too long"), "mesgtoobig"),
     ((550, "5.7.1", "550 5.7.1 Recipient does not want your mail"), "filtered"),
+    # Round 9: Sisimai's Blocked index has "is not allowed to send mail from" (before ours).
     ((550, "5.7.0", "550 5.7.0 [SPF] 192.0.2.1 is not allowed to send mail from example.org"),
-     "authfailure"),
+     "blocked"),
     # Round 7.
     ((None, None, "Esta casilla ha expirado por falta de uso."), "suspend"),
     ((554, None, "554 Message rejected: no Date: header"), "notcompliantrfc"),
@@ -608,7 +648,7 @@ def test_cli_classify_prints_json(capsys) -> None:
     assert code == 0
     assert (out["reason"], out["category"], out["permanent"], out["suppress"]) == (
         "userunknown", "invalid_address", True, True)
-    assert out["rule_id"] == "userunknown:user-unknown"
+    assert out["rule_id"] == "sis.code.userunknown"  # Sisimai: 5.1.1 is UserUnknown
 
 
 def test_cli_classify_dmarc_and_domain(capsys) -> None:

@@ -47,8 +47,13 @@ TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # 0.794 / 0.794 as they came; after tuning on the tune half, final 0.770 / 0.837, all
 # 0.863 / 0.902. Round 8 (14 fresh rows from 14 GitHub threads; holdout 824 rows, final
 # half 415): all 14 agreed as they came; final 0.776 / 0.841, all 0.865 / 0.904.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.77, 0.83
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.86, 0.90
+# Round 9 (Sisimai's own order: its indexes and the status codes its ProbesInto reads come
+# before our phrase rows). These labels are our reading of Sisimai's reason definitions, not
+# Sisimai's output: run on the corpus texts, Debian's Sisimai 4.25 and a build of Sisimai v5
+# agreed with the new order on 35 more rows (of 918 they decided) and with these labels on
+# fewer; the labels' measure fell to final 0.745 / 0.822, all 0.824 / 0.874.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.74, 0.82
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.82, 0.87
 
 
 def _rows() -> list[dict[str, str]]:
@@ -118,7 +123,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 77.6 % reason / 84.1 % category on 415 rows; target 90 % / 95 %); "
+                   "(measured 74.5 % reason / 82.2 % category on 415 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

@@ -8,10 +8,13 @@ lib/Sisimai/Reason/*.pm) and the MTA sources named per group.
 
 from __future__ import annotations
 
-from . import GREYLIST_ADVICE, Rule, T
+from dataclasses import replace
+
+from . import GREYLIST_ADVICE, NEVER_SUPPRESS, REASONS, Rule, T
 from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, LOCALISED_RULES, K
-from .sisimai import FIRST_PHRASE_RULES as SISIMAI_FIRST_RULES
+from .sisimai import FIRST_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
+from .sisimai import USER_CODES
 from .sisimai_extra import FILTERED_DATA_RULES, LDA_RULES, LHOST_EXTRA_RULES, RHOST_EXTRA_RULES
 from .sisimai_lhost import LHOST_RULES as SISIMAI_LHOST_RULES
 from .sisimai_rhost import MICROSOFT_CODE_RULES as SISIMAI_MICROSOFT_RULES
@@ -24,15 +27,22 @@ SENDMAIL = "Sendmail sendmail/{{parseaddr,srvrsmtp,deliver}}.c"
 QMAIL = "qmail qmail-local.c / qmail-remote.c ('#5.x.x' texts)"
 DOVECOT = "Dovecot lda/lmtp quota plugin ('Quota exceeded (mailbox for user is full)')"
 
-_OWN_RULES: list[Rule] = [
-    *FIRST_MEANING_RULES,
-    *LOCALISED_RULES,
-    # Specific phrases whose words would otherwise fall into a broader group below.
+# The ESP's own report that it did not send (its suppression list): as Sisimai's ESP modules
+# (lhost) decide `suppressed` before any reason index, these rows come before Sisimai's
+# indexes, whose "invalid address" would otherwise read SES's wording as an unknown user.
+SUPPRESSION_RULES: list[Rule] = [
     *T("suppressed", "Amazon SES / SendGrid suppression-list messages; Postmark API error 406 "
        "(https://postmarkapp.com/developer/api/overview#error-codes: recipients marked as "
        "inactive)",
        "suppressed sending", "suppression list", "address is suppressed", "previously bounced",
        "previously unsubscribed", "previously marked as spam", "marked as inactive"),
+    *[r for r in FIRST_MEANING_RULES if r.reason == "suppressed"],
+]
+
+_OWN_RULES: list[Rule] = [
+    *[r for r in FIRST_MEANING_RULES if r.reason != "suppressed"],
+    *LOCALISED_RULES,
+    # Specific phrases whose words would otherwise fall into a broader group below.
     *T("norelaying", "Exchange Online NDR table (5.7.64 connector); Sisimai rhost/for-microsoft.go",
        "tenantattribution"),
     *T("userunknown", "Exchange Online NDR table (5.7.505); IBM Domino", "banned recipient",
@@ -406,15 +416,6 @@ _OWN_RULES: list[Rule] = [
        "error in processing", "queue file write error", "mail system configuration error"),
 ]
 
-# Our phrase rows, then Sisimai's phrase indexes in Sisimai's order (analysis/rules/
-# sisimai.py) for what they leave: before the regex, code, broad and code-table rows.
-# Sisimai decides lhost module -> local delivery agent -> rhost -> reason indexes; the LDA
-# rows lead the generic rows (host rows stay first, STYLE.md habit 3).
-GENERIC_RULES: list[Rule] = [*LDA_RULES, *SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES,
-                             *[r for r in RHOST_EXTRA_RULES if not r.host], *SISIMAI_LHOST_RULES,
-                             *LHOST_EXTRA_RULES, *FILTERED_DATA_RULES, *_OWN_RULES,
-                             *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES]
-
 # Regex rows (after substrings): shapes that plain fragments cannot express.
 REGEX_RULES: list[Rule] = [
     Rule("blocked:ms-as-code", "blocked", regex=r"\(as\d{4,}\)",
@@ -569,3 +570,26 @@ BROAD_RULES: list[Rule] = [
        "content"),
     *LAST_RESORT_RULES,
 ]
+
+
+# Sisimai reads 5.1.0/5.1.1/5.1.3 as an unknown user unless the text is a relay, block,
+# full-mailbox, moved, sender or null-MX failure (why-userunknown.go). Some servers send
+# 5.1.0 for everything ("5.1.0 ... spam detected", "5.1.0 ... blocked by SPF"): our rows
+# for reasons that never suppress (blocks, spam, authentication, policy) extend that list,
+# so such a reply never drops the address (issue 9).
+USER_CODE_GUARD_RULES: list[Rule] = [
+    replace(r, rule_id="user-code-not." + r.rule_id, enhanced=USER_CODES)
+    for r in (*_OWN_RULES, *REGEX_RULES, *BROAD_RULES)
+    if r.enhanced is None and (r.category or REASONS[r.reason][0]) in NEVER_SUPPRESS
+]
+
+# Sisimai decides lhost module -> local delivery agent -> rhost -> reason indexes (with the
+# status codes its ProbesInto checks) in its order, and so do these rows: the ESP's own
+# suppression notices, then Sisimai's indexes (analysis/rules/sisimai.py), then our phrase
+# rows for what Sisimai's indexes leave, before the regex, code, broad and code-table rows.
+# (Host rows stay first, STYLE.md habit 3.)
+GENERIC_RULES: list[Rule] = [*LDA_RULES, *SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES,
+                             *[r for r in RHOST_EXTRA_RULES if not r.host], *SISIMAI_LHOST_RULES,
+                             *LHOST_EXTRA_RULES, *SUPPRESSION_RULES, *FILTERED_DATA_RULES,
+                             *USER_CODE_GUARD_RULES, *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES,
+                             *_OWN_RULES]

@@ -503,7 +503,21 @@ _EXPLICIT = "^(?:" + "|".join(re.escape(c) for c, r in STATUS_REASONS.items()
 # UserUnknown by code (5.1.0/5.1.1/5.1.3) does not hold when the text is a block
 # (why-userunknown.go: RePASS, ReBLOC, ReFULL, ReMOVE, ReFROM, Re00MX); the blocked
 # phrases are checked first for these codes.
-_USER_CODES = _codes("userunknown")
+_USER_CODES = USER_CODES = _codes("userunknown")
+
+
+# Sisimai's UserUnknown, HostUnknown and MailboxFull read words about an address or a quota
+# as the recipient's. When the text says they are the *sender's* ("Sender address rejected:
+# ... User unknown", "Sender domain does not exist", "Submission quota exceeded"), these rows
+# stand aside and our rows decide (rejected, exceedlimit): a sender's problem must never
+# drop the recipient's address (issue 9).
+NOT_SENDER = (r"^(?!.*(?:\b(?:sender|mail ?from|envelope[- ]from|from (?:address|domain)|"
+              r"return[- ]path|emetteur|exp[eé]diteur)\b|\b(?:sending|submission|send|outbound) "
+              r"quota))")
+
+
+def _not_sender(rows: list[Rule]) -> list[Rule]:
+    return [replace(r, regex=NOT_SENDER + (".*?" + r.regex if r.regex else "")) for r in rows]
 
 
 def _code(reason: str, rule_id: str, enhanced: str | None = None, **kw: object) -> Rule:
@@ -515,7 +529,7 @@ def _code(reason: str, rule_id: str, enhanced: str | None = None, **kw: object) 
 # AuthFailure, UserUnknown, Filtered, RequirePTR, NotCompliantRFC, BadReputation,
 # ContentError, Rejected, HostUnknown, SpamDetected, Speeding, TooManyConn, Blocked.
 FIRST_RULES: list[Rule] = [
-    _code("mailboxfull", "mailboxfull"), *_rows("mailboxfull"),
+    *_not_sender([_code("mailboxfull", "mailboxfull"), *_rows("mailboxfull")]),
     _code("mesgtoobig", "mesgtoobig"), *_rows("mesgtoobig", skip_enhanced=r"^[45]\.2\.3$"),
     _code("exceedlimit", "exceedlimit"), *_rows("exceedlimit"),
     Rule("sis.code.525", "suspend", code=(525,), source=_src("suspend")),
@@ -524,7 +538,12 @@ FIRST_RULES: list[Rule] = [
     *_rows("norelaying"),
     _code("authfailure", "authfailure"), *_rows("authfailure"),
     *_rows("blocked", prefix="sis.user-code-not", enhanced=_USER_CODES),
-    _code("userunknown", "userunknown"), *_rows("userunknown"),
+    # why-userunknown.go: without a user-unknown status, the phrases count only for a reply to
+    # RCPT (after DATA they are Filtered, at HELO/MAIL something else). Sisimai then calls an
+    # unknown command Filtered too; we read the phrases then (most such texts are RCPT
+    # replies whose command the text does not name).
+    *_not_sender([_code("userunknown", "userunknown"),
+                  *_rows("userunknown", command=("RCPT", ""))]),
     *_rows("filtered"),
     _code("requireptr", "requireptr"), *_rows("requireptr"),
     *_rows("notcompliantrfc"),
@@ -537,7 +556,7 @@ FIRST_RULES: list[Rule] = [
          regex=r"^(?!.*(?:" + "|".join(re.escape(p) for p in INDEX["networkerror"]
                                         if isinstance(p, str)) + "))",
          source=STATUS + " (not when the text is a network error)"),
-    *_rows("hostunknown"),
+    *_not_sender(_rows("hostunknown")),
     _code("spamdetected", "spamdetected"), *_rows("spamdetected"),
     *_rows("speeding"),
     _code("toomanyconn", "toomanyconn"), *_rows("toomanyconn"),
