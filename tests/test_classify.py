@@ -298,8 +298,9 @@ ROUND2 = [
      "rejected"),
     # Sisimai reason/why-filtered.go: "user unknown" after DATA without a 5.1.x status.
     ((550, None, "550 sorry, no such user (in reply to end of DATA command)"), "filtered"),
-    # X.7.1 alone: "Delivery not authorized, message refused" (rejected, not securityerror).
-    ((550, "5.7.1", "550 5.7.1 Requested action not taken: message refused"), "rejected"),
+    # X.7.1 alone: Sisimai's status.Name says SecurityError (round 9; round 2 said rejected,
+    # after Sisimai's Microsoft table, which needs Microsoft's own text).
+    ((550, "5.7.1", "550 5.7.1 Requested action not taken: message refused"), "securityerror"),
     # The remote MTA's name is not evidence ("dns" inside "yahoodns").
     ((None, None, "host mx.yahoodns.example[192.0.2.1] said: 550 Action not taken"), "onhold"),
     ((None, None, "552 5.2.2 Mailbox size limit exceeded for user"), "mailboxfull"),

@@ -51,9 +51,11 @@ TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # before our phrase rows). These labels are our reading of Sisimai's reason definitions, not
 # Sisimai's output: run on the corpus texts, Debian's Sisimai 4.25 and a build of Sisimai v5
 # agreed with the new order on 35 more rows (of 918 they decided) and with these labels on
-# fewer; the labels' measure fell to final 0.745 / 0.822, all 0.824 / 0.874.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.74, 0.82
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.82, 0.87
+# fewer; the labels' measure fell to final 0.745 / 0.822, all 0.824 / 0.874. Then X.7.1 and
+# X.5.4 alone follow Sisimai's status table (securityerror, systemerror): 12 more rows agree
+# with Sisimai; final 0.745 / 0.817, all 0.822 / 0.869.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.74, 0.81
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.82, 0.86
 
 
 def _rows() -> list[dict[str, str]]:
@@ -123,7 +125,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 74.5 % reason / 82.2 % category on 415 rows; target 90 % / 95 %); "
+                   "(measured 74.5 % reason / 81.7 % category on 415 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

@@ -55,15 +55,16 @@ ENHANCED_REASONS: dict[str, str] = {
     "4.4": "networkerror", "4.5": "systemfull", "4.6": "networkerror", "4.7": "expired",
     "4.8": "networkerror",
     "5.0": "syntaxerror", "5.1": "syntaxerror", "5.2": "syntaxerror", "5.3": "toomanyconn",
-    "5.4": "syntaxerror", "5.5": "syntaxerror", "5.6": "syntaxerror",
+    "5.4": "systemerror",  # Sisimai status.Name: 5.5.4 invalid command arguments
+    "5.5": "syntaxerror", "5.6": "syntaxerror",
     "6.0": "contenterror", "6.1": "contenterror", "6.2": "contenterror", "6.3": "contenterror",
     "6.4": "contenterror", "6.5": "contenterror", "6.6": "contenterror", "6.7": "contenterror",
     "6.8": "contenterror", "6.9": "contenterror", "6.10": "contenterror",
     "7.0": "securityerror",  # Sisimai status.Name (the text rows decide first)
-    # X.7.1 "Delivery not authorized, message refused" (RFC 3463): Sisimai's Microsoft table
-    # maps exactly that text to Rejected (rhost/for-microsoft.go); status.Name's SecurityError
-    # put unmatched refusals in the authentication family, where almost none belong.
-    "7.1": "rejected",
+    # X.7.1 "Delivery not authorized, message refused": Sisimai's status.Name says
+    # SecurityError when no index matched (its Microsoft table's Rejected needs Microsoft's
+    # own text, a row of its own). Measured against Sisimai's output on the corpus texts.
+    "7.1": "securityerror",
     "7.2": "securityerror", "7.3": "securityerror", "7.4": "securityerror", "7.5": "securityerror",
     "7.6": "securityerror", "7.7": "securityerror", "7.8": "securityerror",
     "7.9": "securityerror", "7.10": "failedstarttls", "7.11": "failedstarttls",
