@@ -56,6 +56,20 @@ _COMMAND_SQL = (r"(?i)(?:in reply to|after|rejected at)\s+(rcpt to|mail from|end
                 r"helo|ehlo|starttls|initial connection|connect|the end of data)")
 
 
+def _bare_commands_sql(col: str) -> str:
+    """SQL: which SMTP commands `col` writes in capitals as words of their own (the set that
+    classify._command reads when no "in reply to ..." names the command); NULL for none."""
+    from .classify import _SESSION_ORDER
+
+    words = {"AUTH": "AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)", "MAIL": "MAIL F"}
+    flags = ", ".join(
+        f"CASE WHEN regexp_matches({col}, "
+        f"{_lit('(?:^|[^0-9A-Za-z@])' + words.get(c, c) + '(?:[^0-9A-Za-z@]|$)')}) "
+        f"THEN {_lit(c)} END" for c in _SESSION_ORDER)
+    return (f"CASE WHEN regexp_matches({col}, {_lit('HELO|EHLO|STARTTLS|AUTH |MAIL F|RCPT|DATA|QUIT')}) "
+            f"THEN concat_ws(',', {flags}) END")
+
+
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -175,6 +189,7 @@ def classify_keys(con: duckdb.DuckDBPyConnection, keys: str, out: str) -> int:
         "code := k.smtp_code", "enh := k.enhanced_code", "dp := coalesce(d.dp, '')",
         f"tp := {providers_sql('k.lt')}",
         f"cmd := lower(regexp_extract(k.text, {_lit(_COMMAND_SQL)}, 1))",
+        f"caps := {_bare_commands_sql('k.text')}",
         "xcode := CASE WHEN k.smtp_code IS NULL OR k.smtp_code NOT BETWEEN 200 AND 599 "
         f"THEN {smtp.reply_code_sql('k.text')} END",
         f"xenh := {smtp.enhanced_code_sql('k.text')}",

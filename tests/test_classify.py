@@ -500,6 +500,12 @@ def test_refresh_classifies_a_million_rows_once_per_group(store, monkeypatch) ->
 # could trip the SQL mirror: adjacent addresses, mixed case, tokens at a line start, a
 # mask's own text written literally, tokens next to digits and dots, multi-line replies.
 _VARIANTS = [
+    # The SMTP command read from capitals (classify._command): case and host names matter.
+    "550 Invalid address format in HELO",
+    "550 Invalid address format in helo",
+    "550 invalid address host DATA.example.com said: no",
+    "550 invalid address host mx.example.com said: no",
+    "550 invalid address at RCPT, then DATA",
     "451 4.7.500 Server busy. Please try again later from [198.51.100.25]. (AS761) "
     "[AM4PEPF00027A43.eurprd02.prod.protection.outlook.com 2025-11-06T09:00:58.552Z "
     "88FCFBE6CC75253F]",
