@@ -1,11 +1,12 @@
 """Classification rules as data: the Rule row, reasons, categories, advice and the rule order.
 
-Order of evaluation (STYLE.md habit 3): ESP labels (whole text) -> provider rows (host
-detected from the domain or from markers in the text; Sisimai's rhost tables first) ->
-generic substring rows (Sisimai's MTA and provider-code tables, our phrase rows, then
-Sisimai's reason indexes) -> generic regex rows -> code-only rows -> broad and last-resort
-rows -> enhanced-code table -> reply-code table. The reference for reasons is Sisimai
-(analysis/rules/sisimai*.py port its definitions).
+Order of evaluation (STYLE.md habit 3): Sisimai's internal status codes (X.0.9NN) -> ESP
+labels (whole text) -> provider rows (host detected from the domain or from markers in the
+text; Sisimai's rhost tables first) -> generic substring rows (Sisimai's MTA and
+provider-code tables, ESP suppression notices, Sisimai's reason indexes with the status
+codes it checks, then our phrase rows) -> generic regex rows -> code-only rows -> broad and
+last-resort rows -> enhanced-code table -> reply-code table. The reference for reasons is
+Sisimai (analysis/rules/sisimai*.py port its definitions).
 """
 
 from __future__ import annotations
