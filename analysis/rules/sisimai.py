@@ -506,7 +506,7 @@ _EXPLICIT = "^(?:" + "|".join(re.escape(c) for c, r in STATUS_REASONS.items()
 # UserUnknown by code (5.1.0/5.1.1/5.1.3) does not hold when the text is a block
 # (why-userunknown.go: RePASS, ReBLOC, ReFULL, ReMOVE, ReFROM, Re00MX); the blocked
 # phrases are checked first for these codes.
-_USER_CODES = USER_CODES = _codes("userunknown")
+USER_CODES = _codes("userunknown")
 
 
 # Sisimai's UserUnknown, HostUnknown and MailboxFull read words about an address or a quota
@@ -540,7 +540,7 @@ FIRST_RULES: list[Rule] = [
     *_rows("hasmoved"),
     *_rows("norelaying"),
     _code("authfailure", "authfailure"), *_rows("authfailure"),
-    *_rows("blocked", prefix="sis.user-code-not", enhanced=_USER_CODES),
+    *_rows("blocked", prefix="sis.user-code-not", enhanced=USER_CODES),
     # why-userunknown.go: without a user-unknown status, the phrases count only for a reply to
     # RCPT (after DATA they are Filtered, at HELO/MAIL something else). Sisimai then calls an
     # unknown command Filtered too; we read the phrases then (most such texts are RCPT
