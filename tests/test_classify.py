@@ -161,6 +161,9 @@ def test_null_mx_suppresses_and_temporary_user_unknown_does_not() -> None:
 
 
 def test_code_tables_decide_without_text() -> None:
+    # Sisimai's smtp/reply AssociatedWith(): a bare 451 is a system error, 523 a security one.
+    assert classify(451, None, "451 zork").reason == "systemerror"
+    assert classify(523, None, "523 zork").reason == "securityerror"
     assert classify(550, "5.1.1", "").reason == "userunknown"
     assert classify(None, "5.1.2", None).reason == "hostunknown"
     assert classify(552, None, None).reason == "mailboxfull"

@@ -85,17 +85,19 @@ ENHANCED_CLASS_REASONS: dict[str, str] = {
 SUPPRESS_CODES = frozenset({"1.10"})
 
 # Basic reply code -> reason when neither text nor enhanced code decided (RFC 5321 4.2.3,
-# RFC 7504, RFC 4954, RFC 3207).
+# RFC 7504, RFC 4954, RFC 3207). Where Sisimai's smtp/reply AssociatedWith() names a reason
+# for a code, it is that one (451 systemerror, 422/523/524/538 securityerror; 525 is its
+# Suspend's own code row); the rest are ours.
 REPLY_REASONS: dict[int, str] = {
     200: "delivered", 211: "delivered", 214: "delivered", 220: "delivered", 221: "delivered",
     235: "delivered", 250: "delivered", 251: "delivered", 252: "delivered", 354: "delivered",
-    432: "securityerror", 454: "securityerror", 455: "syntaxerror",
-    452: "systemfull",
+    422: "securityerror", 432: "securityerror", 451: "systemerror", 454: "securityerror",
+    455: "syntaxerror", 452: "systemfull",
     500: "syntaxerror", 501: "syntaxerror", 502: "syntaxerror", 503: "syntaxerror",
     504: "syntaxerror", 555: "syntaxerror",
-    521: "notaccept", 556: "notaccept", 523: "failedstarttls", 538: "failedstarttls",
-    530: "securityerror", 534: "securityerror", 535: "securityerror", 525: "suspend",
-    551: "hasmoved", 552: "mailboxfull", 553: "userunknown",
+    521: "notaccept", 556: "notaccept", 523: "securityerror", 524: "securityerror",
+    538: "securityerror", 534: "securityerror", 535: "securityerror", 525: "suspend",
+    530: "securityerror", 551: "hasmoved", 552: "mailboxfull", 553: "userunknown",
 }
 SUPPRESS_REPLY = frozenset({521, 556})
 
