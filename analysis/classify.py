@@ -399,8 +399,7 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     enh = smtp.parse_enhanced_code(enhanced_code)
     if code is None:
         code = smtp.extract_reply_code(raw)
-    if enh is None:
-        enh = smtp.extract_enhanced_code(raw)
+    enh = smtp.prefer(enh, smtp.extract_enhanced_code(raw), code)
     norm = smtp.normalise_reply(raw)
     if "\u2019" in norm or "\u2018" in norm:  # typographic apostrophes: "doesn’t exist"
         norm = norm.replace("\u2019", "'").replace("\u2018", "'")

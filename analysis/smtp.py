@@ -229,6 +229,40 @@ def parse_enhanced_code(value: object) -> str | None:
     return extract_enhanced_code(text)
 
 
+def prefer(status: str | None, in_text: str | None, reply: int | None = None) -> str | None:
+    """Which enhanced code to believe: the one given (a DSN's Status:, an export's column) or
+    the one in the reply text. Sisimai's smtp/status Prefer(): the class of the reply code
+    settles a disagreement of classes; a specific code beats X.0.0 or X.Y.0; vague given codes
+    (4.4.7, 4.7.0, 5.3.x, X.5.1/2/4/5) yield to the text's; 5.1.1 yields unless the text's is
+    vague or a protocol code; 5.1.3 yields to a 5.7.x."""
+    if not status or not in_text or len(in_text) < 5:
+        return status or in_text
+    if len(status) < 5:
+        return in_text
+    klass = str(reply)[0] if reply else "0"
+    if status[0] != in_text[0]:
+        if klass == status[0]:
+            return status
+        if klass == in_text[0]:
+            return in_text
+    if status == in_text:
+        return status
+    if ".0.0" in status[1:]:
+        return status if ".0.0" in in_text[1:] else in_text
+    if ".0" in status[1:] and ".0" not in in_text:
+        return in_text
+    if ".0.0" in in_text[1:]:
+        return status
+    if status in ("4.4.7", "4.7.0") or status.startswith("5.3.") or \
+            status[1:5] in (".5.1", ".5.2", ".5.4", ".5.5"):
+        return in_text
+    if status == "5.1.1":
+        return status if ".0" in in_text[1:] or in_text.startswith("5.5.") else in_text
+    if status == "5.1.3" and in_text.startswith("5.7."):
+        return in_text
+    return status
+
+
 def describe(code: int | str | None) -> str | None:
     """The meaning of a basic ('550') or enhanced ('5.1.1') code, or None if unknown."""
     if code is None:

@@ -226,6 +226,18 @@ def test_sisimai_indexes_come_before_our_phrase_rows_with_guards() -> None:
     assert classify(550, None, "550 Invalid address").reason == "userunknown"
 
 
+def test_given_and_in_text_codes_and_spam_over_content() -> None:
+    # The export's column says 5.0.0, the reply 5.1.1: Sisimai believes the specific one.
+    assert classify(550, "5.0.0", "550 5.1.1 <a@example.org>: User unknown").reason == \
+        "userunknown"
+    # why-contenterror.go: a spam phrase beats the content-error status.
+    spam = classify(554, "5.0.0", "host mx.example.co.uk[192.0.2.1] said: 554 Sorry, this "
+                    "message appears to be spam (#5.6.0) (in reply to end of DATA command)")
+    assert spam.reason == "spamdetected"
+    assert classify(554, "5.6.0", "554 5.6.0 Message contains invalid header").reason == \
+        "contenterror"
+
+
 def test_command_is_read_as_sisimai_reads_it() -> None:
     """smtp/command Find(): a command in capitals as a word of its own, the latest in a
     session; "in reply to ..." first."""

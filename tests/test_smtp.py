@@ -124,3 +124,23 @@ def test_normalise_already_joined_and_prefixed_replies() -> None:
 def test_normalise_keeps_a_different_enhanced_code_on_later_lines() -> None:
     raw = "550-5.7.1 first line\n550 5.7.26 second line"
     assert smtp.normalise_reply(raw) == "550 5.7.1 first line 5.7.26 second line"
+
+
+@pytest.mark.parametrize(("given", "in_text", "reply", "expected"), [
+    ("5.0.0", "5.1.1", 550, "5.1.1"),  # a specific code beats X.0.0
+    ("5.1.0", "5.1.1", 550, "5.1.1"),  # ... and X.Y.0
+    ("5.1.1", "5.0.0", 550, "5.1.1"),
+    ("5.1.1", "5.7.1", 550, "5.7.1"),  # 5.1.1 yields to a specific text code
+    ("5.1.1", "5.5.1", 550, "5.1.1"),  # ... but not to a protocol code
+    ("5.1.3", "5.7.1", 550, "5.7.1"),
+    ("4.4.7", "4.2.2", 452, "4.2.2"),  # vague given codes yield
+    ("5.3.0", "5.2.2", 552, "5.2.2"),
+    ("4.4.7", "5.1.1", 550, "5.1.1"),  # classes differ: the reply code's class decides
+    ("5.2.2", "4.2.2", 452, "4.2.2"),
+    ("5.2.2", "5.7.1", None, "5.2.2"),  # otherwise the given code stands
+    (None, "5.1.1", None, "5.1.1"), ("5.1.1", None, None, "5.1.1"), (None, None, None, None),
+])
+def test_prefer_follows_sisimai(given: str | None, in_text: str | None, reply: int | None,
+                                expected: str | None) -> None:
+    """Sisimai's smtp/status Prefer(): which of a given and an in-text code to believe."""
+    assert smtp.prefer(given, in_text, reply) == expected

@@ -523,6 +523,11 @@ def _not_sender(rows: list[Rule]) -> list[Rule]:
     return [replace(r, regex=NOT_SENDER + (".*?" + r.regex if r.regex else "")) for r in rows]
 
 
+_NOT_SPAM = "^(?!.*(?:" + "|".join(
+    ".*?".join(re.escape(p) for p in (f if isinstance(f, tuple) else (f,)))
+    for f in INDEX["spamdetected"]) + "))"
+
+
 def _code(reason: str, rule_id: str, enhanced: str | None = None, **kw: object) -> Rule:
     return Rule(f"sis.code.{rule_id}", reason, enhanced=enhanced or _codes(reason),
                 source=STATUS + "; " + ORDER, **kw)  # type: ignore[arg-type]
@@ -551,7 +556,9 @@ FIRST_RULES: list[Rule] = [
     _code("requireptr", "requireptr"), *_rows("requireptr"),
     *_rows("notcompliantrfc"),
     *_rows("badreputation"),
-    _code("contenterror", "contenterror"), *_rows("contenterror"),
+    # why-contenterror.go: not when the SpamDetected index matches ("appears to be spam (#5.6.0)").
+    *[replace(r, regex=_NOT_SPAM + (".*?" + r.regex if r.regex else ""))
+      for r in (_code("contenterror", "contenterror"), *_rows("contenterror"))],
     _code("rejected", "rejected"),
     *[replace(r, regex=_REJECTED_ISNOT)
       for r in _rows("rejected", skip_enhanced=_EXPLICIT)],
