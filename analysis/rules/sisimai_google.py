@@ -133,14 +133,12 @@ _GOOGLE: tuple[tuple[int, str, str, str], ...] = (
     (451, "4.3.0", "systemerror", "multiple destination domains per transaction is unsupported"),
     (451, "4.3.0", "systemerror", "mail server has temporarily rejected this message"),
     (451, "4.3.0", "systemerror", "mail server temporarily rejected message"),
-    # Not ported: 452 4.5.3 "domain policy size per transaction exceeded" (SystemError);
-    # replies.csv labels it TooManyConn, as Google's 4.5.3 replies are.
+    (452, "4.5.3", "systemerror", "domain policy size per transaction exceeded"),
     (454, "4.7.0", "systemerror", "cannot authenticate due to temporary system problem"),
     (452, "4.5.3", "toomanyconn", "your message has too many recipients"),
     (550, "5.5.3", "toomanyconn", "too many recipients for this sender"),
     (550, "5.1.1", "userunknown", "the email account that you tried to reach does not exist"),
-    # Not ported: 553 5.1.2 "we weren't able to find the recipient domain" (UserUnknown in
-    # this table): our phrase row, like Sisimai's status table for 5.1.2, says HostUnknown.
+    (553, "5.1.2", "userunknown", "we weren't able to find the recipient domain"),
     (553, "5.1.3", "userunknown", "is not a valid rfc 5321 address"),
 )
 
