@@ -238,6 +238,17 @@ def test_given_and_in_text_codes_and_spam_over_content() -> None:
         "contenterror"
 
 
+def test_sisimai_rows_for_real_bounces() -> None:
+    # why-filtered.go: any unknown-user phrase after DATA is Filtered, pairs included.
+    data = classify(554, "5.0.0", "host mx1.example.net[192.0.2.8] said: 554 Rcpt "
+                    "<r@example.net> does not exist (in reply to end of DATA command)")
+    assert (data.reason, data.suppress) == ("filtered", False)
+    # rhost/for-mimecast.go: Mimecast's "security policies" refusal is VirusDetected.
+    assert classify(554, None, "host service101.mimecast.com[192.0.2.9] said: 554 email "
+                    "rejected due to security policies - MCSpamSignature").reason == \
+        "virusdetected"
+
+
 def test_command_is_read_as_sisimai_reads_it() -> None:
     """smtp/command Find(): a command in capitals as a word of its own, the latest in a
     session; "in reply to ..." first."""

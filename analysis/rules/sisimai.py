@@ -473,7 +473,7 @@ def _src(reason: str) -> str:
     return WHY.format(name.lower(), name)
 
 
-def _rows(reason: str, prefix: str = "sis", **kw: object) -> list[Rule]:
+def index_rows(reason: str, prefix: str = "sis", **kw: object) -> list[Rule]:
     """One row per phrase of the reason's index (ids: <prefix>.<reason>:<slug>)."""
     rows, seen = [], set()
     for frag in INDEX[reason]:
@@ -537,40 +537,40 @@ def _code(reason: str, rule_id: str, enhanced: str | None = None, **kw: object) 
 # AuthFailure, UserUnknown, Filtered, RequirePTR, NotCompliantRFC, BadReputation,
 # ContentError, Rejected, HostUnknown, SpamDetected, Speeding, TooManyConn, Blocked.
 FIRST_RULES: list[Rule] = [
-    *_not_sender([_code("mailboxfull", "mailboxfull"), *_rows("mailboxfull")]),
-    _code("mesgtoobig", "mesgtoobig"), *_rows("mesgtoobig", skip_enhanced=r"^[45]\.2\.3$"),
-    _code("exceedlimit", "exceedlimit"), *_rows("exceedlimit"),
+    *_not_sender([_code("mailboxfull", "mailboxfull"), *index_rows("mailboxfull")]),
+    _code("mesgtoobig", "mesgtoobig"), *index_rows("mesgtoobig", skip_enhanced=r"^[45]\.2\.3$"),
+    _code("exceedlimit", "exceedlimit"), *index_rows("exceedlimit"),
     Rule("sis.code.525", "suspend", code=(525,), source=_src("suspend")),
-    _code("suspend", "suspend"), *_rows("suspend"),
-    *_rows("hasmoved"),
-    *_rows("norelaying"),
-    _code("authfailure", "authfailure"), *_rows("authfailure"),
-    *_rows("blocked", prefix="sis.user-code-not", enhanced=USER_CODES),
+    _code("suspend", "suspend"), *index_rows("suspend"),
+    *index_rows("hasmoved"),
+    *index_rows("norelaying"),
+    _code("authfailure", "authfailure"), *index_rows("authfailure"),
+    *index_rows("blocked", prefix="sis.user-code-not", enhanced=USER_CODES),
     # why-userunknown.go: without a user-unknown status, the phrases count only for a reply to
     # RCPT (after DATA they are Filtered, at HELO/MAIL something else). Sisimai then calls an
     # unknown command Filtered too; we read the phrases then (most such texts are RCPT
     # replies whose command the text does not name).
     *_not_sender([_code("userunknown", "userunknown"),
-                  *_rows("userunknown", command=("RCPT", ""))]),
-    *_rows("filtered"),
-    _code("requireptr", "requireptr"), *_rows("requireptr"),
-    *_rows("notcompliantrfc"),
-    *_rows("badreputation"),
+                  *index_rows("userunknown", command=("RCPT", ""))]),
+    *index_rows("filtered"),
+    _code("requireptr", "requireptr"), *index_rows("requireptr"),
+    *index_rows("notcompliantrfc"),
+    *index_rows("badreputation"),
     # why-contenterror.go: not when the SpamDetected index matches ("appears to be spam (#5.6.0)").
     *[replace(r, regex=_NOT_SPAM + (".*?" + r.regex if r.regex else ""))
-      for r in (_code("contenterror", "contenterror"), *_rows("contenterror"))],
+      for r in (_code("contenterror", "contenterror"), *index_rows("contenterror"))],
     _code("rejected", "rejected"),
     *[replace(r, regex=_REJECTED_ISNOT)
-      for r in _rows("rejected", skip_enhanced=_EXPLICIT)],
+      for r in index_rows("rejected", skip_enhanced=_EXPLICIT)],
     Rule("sis.code.hostunknown", "hostunknown", enhanced=_codes("hostunknown"),
          regex=r"^(?!.*(?:" + "|".join(re.escape(p) for p in INDEX["networkerror"]
                                         if isinstance(p, str)) + "))",
          source=STATUS + " (not when the text is a network error)"),
-    *_not_sender(_rows("hostunknown")),
-    _code("spamdetected", "spamdetected"), *_rows("spamdetected"),
-    *_rows("speeding"),
-    _code("toomanyconn", "toomanyconn"), *_rows("toomanyconn"),
-    _code("blocked", "blocked"), *_rows("blocked"),
+    *_not_sender(index_rows("hostunknown")),
+    _code("spamdetected", "spamdetected"), *index_rows("spamdetected"),
+    *index_rows("speeding"),
+    _code("toomanyconn", "toomanyconn"), *index_rows("toomanyconn"),
+    _code("blocked", "blocked"), *index_rows("blocked"),
 ]
 
 # classorder[1] (the reasons not checked above): VirusDetected, PolicyViolation, SystemError,
@@ -579,7 +579,7 @@ FIRST_RULES: list[Rule] = [
 FIRST_PHRASE_RULES: list[Rule] = [r for r in FIRST_RULES if r.text]
 
 SECOND_RULES: list[Rule] = [
-    *_rows("virusdetected"), *_rows("policyviolation"), *_rows("systemerror"),
-    *_rows("networkerror"), *_rows("systemfull"), *_rows("notaccept"), *_rows("expired"),
-    *_rows("failedstarttls"), *_rows("securityerror"), *_rows("mailererror"),
+    *index_rows("virusdetected"), *index_rows("policyviolation"), *index_rows("systemerror"),
+    *index_rows("networkerror"), *index_rows("systemfull"), *index_rows("notaccept"), *index_rows("expired"),
+    *index_rows("failedstarttls"), *index_rows("securityerror"), *index_rows("mailererror"),
 ]

@@ -10,9 +10,10 @@ LDA rows go before the provider rows and the vendor MTA rows join the other lhos
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from . import Rule, slug
-from .sisimai import GO, INDEX, STATUS_REASONS
+from .sisimai import GO, STATUS_REASONS, index_rows
 
 # --- Local delivery agents (lda/lib.go): the agent's own marker, then its message table; an
 # agent's message that matches no row is MailerError ("procmail: Couldn't create ...").
@@ -179,7 +180,8 @@ _USER_CODES = "^(?:" + "|".join(re.escape(c) for c, r in STATUS_REASONS.items()
                                 if r == "userunknown") + ")$"
 WHY = GO + "reason/why-filtered.go (Sisimai Filtered: user unknown after DATA)"
 FILTERED_DATA_RULES: list[Rule] = [
-    Rule(f"sis.filtered.data:{slug(p)}", "filtered", text=(p,), command=("DATA",),
-         skip_enhanced=_USER_CODES, source=WHY)
-    for p in INDEX["userunknown"] if isinstance(p, str) and len(p) >= 8
+    replace(r, rule_id=r.rule_id.replace("sis.filtered.data.userunknown:", "sis.filtered.data:"),
+            reason="filtered", source=WHY)
+    for r in index_rows("userunknown", prefix="sis.filtered.data", command=("DATA",),
+                   skip_enhanced=_USER_CODES)
 ]

@@ -360,8 +360,7 @@ _RHOST_MORE: tuple[tuple[str, str | None, str, str | tuple[str, ...]], ...] = (
     ("mimecast", "mimecast", "onhold", "hostname is not authorized"),
     ("mimecast", None, "onhold", "journal message past expiration"),
     ("mimecast", None, "securityerror", "submitter failed to disabled"),
-    # Not ported: "email rejected due to security policies" (VirusDetected): providers.py
-    # decides that Mimecast reply from Mimecast's own code table (PolicyViolation).
+    ("mimecast", "mimecast", "virusdetected", "email rejected due to security policies"),
 )
 _FACEBOOK = {"pol-p7": "authfailure", "pol-p1": "blocked", "pol-p2": "blocked", "pol-p3": "blocked",
              "pol-p4": "blocked", "pol-t1": "blocked", "pol-t2": "blocked", "pol-t3": "blocked",
