@@ -355,7 +355,9 @@ def _command(command: str | None, text: str) -> str | None:
         return _COMMANDS.get(m.group(1).lower())
     found = {w[:4] for w in _BARE_COMMAND_RE.findall(text)}
     if not found:
-        return None
+        # Postfix's "Recipient address rejected: ..." answers RCPT TO only (its
+        # smtpd_recipient_restrictions), wherever the "(in reply to ...)" was cut off.
+        return "RCPT" if "recipient address rejected" in text.lower() else None
     last = max(_SESSION_ORDER.index(c if c != "STAR" else "STARTTLS") for c in found)
     return _SESSION_ORDER[last]
 

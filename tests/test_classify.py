@@ -223,7 +223,16 @@ def test_sisimai_indexes_come_before_our_phrase_rows_with_guards() -> None:
     assert (helo.reason != "userunknown", helo.suppress) == (True, False)
     rcpt = classify(550, None, "550 Invalid address (in reply to RCPT TO command)")
     assert (rcpt.reason, rcpt.suppress) == ("userunknown", True)
-    assert classify(550, None, "550 Invalid address").reason == "userunknown"
+    # ... and, as in Sisimai, with no command and no 5.1.x status nothing confirms it: filtered,
+    # with advice of its own and no suppression (why-filtered.go).
+    weak = classify(550, None, "550 Invalid address")
+    assert (weak.reason, weak.suppress, weak.rule_id) == (
+        "filtered", False, "sis.filtered.unconfirmed:invalid-address")
+    assert "neither a 5.1.x status nor the SMTP stage" in weak.advice
+    assert classify(550, "5.1.1", "550 Invalid address").reason == "userunknown"
+    # Postfix's "Recipient address rejected" answers RCPT, whatever was cut off after it.
+    assert classify(550, None, "550 <a@example.org>: Recipient address rejected: User unknown "
+                    "in local recipient table").reason == "userunknown"
 
 
 def test_given_and_in_text_codes_and_spam_over_content() -> None:
@@ -357,7 +366,9 @@ ROUND2 = [
     # A spam filter's test list is not the reply's words (DKIM_ADSP_NXDOMAIN is no domain).
     ((554, "5.7.1", "554 5.7.1 Content rejected: score 9.1 (DKIM_ADSP_NXDOMAIN,HTML_MESSAGE,"
       "URIBL_BLACK=1.7)"), "spamdetected"),
-    ((550, None, "550 BAD_RECIPIENT"), "userunknown"),
+    # (Round 9: no command, no 5.1.x status: Sisimai's Filtered; a 5.1.1 makes it the user.)
+    ((550, None, "550 BAD_RECIPIENT"), "filtered"),
+    ((550, "5.1.1", "550 5.1.1 BAD_RECIPIENT"), "userunknown"),
     # Round 5.
     ((554, None, "554 Message rejected: Stream is more than 10485760 bytes long."), "mesgtoobig"),
     ((552, None, "552 Mailbox is over 100 MB"), "mailboxfull"),

@@ -53,9 +53,13 @@ TARGET_REASON, TARGET_CATEGORY = 0.90, 0.95
 # agreed with the new order on 35 more rows (of 918 they decided) and with these labels on
 # fewer; the labels' measure fell to final 0.745 / 0.822, all 0.824 / 0.874. Then X.7.1 and
 # X.5.4 alone follow Sisimai's status table (securityerror, systemerror): 12 more rows agree
-# with Sisimai; final 0.745 / 0.817, all 0.822 / 0.869.
-FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.74, 0.81
-ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.82, 0.86
+# with Sisimai; final 0.745 / 0.817, all 0.822 / 0.869. Then, as Sisimai does, an unknown-
+# user phrase with no SMTP command and no 5.1.x status is Filtered (these labels say
+# userunknown): on 88 real bounce messages of another public corpus read by Sisimai itself,
+# agreement with Sisimai's reason went 81 -> 85; on these labels final 0.718 / 0.790, all
+# 0.795 / 0.845.
+FINAL_REASON_FLOOR, FINAL_CATEGORY_FLOOR = 0.71, 0.79
+ALL_REASON_FLOOR, ALL_CATEGORY_FLOOR = 0.79, 0.84
 
 
 def _rows() -> list[dict[str, str]]:
@@ -125,7 +129,7 @@ def test_holdout_accuracy_holds_what_was_measured() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="issue 9 target not reached on the final half yet "
-                   "(measured 74.5 % reason / 81.7 % category on 415 rows; target 90 % / 95 %); "
+                   "(measured 71.8 % reason / 79.0 % category on 415 rows; target 90 % / 95 %); "
                    "remove this mark when it passes")
 def test_holdout_final_half_meets_issue_9_target() -> None:
     final = [r for r in _rows() if half(r["text"]) == "final"]

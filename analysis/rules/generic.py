@@ -15,7 +15,13 @@ from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, LOCALISED_RULES, 
 from .sisimai import FIRST_RULES as SISIMAI_FIRST_RULES
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
 from .sisimai import USER_CODES
-from .sisimai_extra import FILTERED_DATA_RULES, LDA_RULES, LHOST_EXTRA_RULES, RHOST_EXTRA_RULES
+from .sisimai_extra import (
+    FILTERED_DATA_RULES,
+    FILTERED_UNCONFIRMED_RULES,
+    LDA_RULES,
+    LHOST_EXTRA_RULES,
+    RHOST_EXTRA_RULES,
+)
 from .sisimai_lhost import LHOST_RULES as SISIMAI_LHOST_RULES
 from .sisimai_rhost import MICROSOFT_CODE_RULES as SISIMAI_MICROSOFT_RULES
 from .sisimai_rhost import RHOST_CODE_RULES as SISIMAI_RHOST_RULES
@@ -591,5 +597,5 @@ USER_CODE_GUARD_RULES: list[Rule] = [
 GENERIC_RULES: list[Rule] = [*LDA_RULES, *SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES,
                              *[r for r in RHOST_EXTRA_RULES if not r.host], *SISIMAI_LHOST_RULES,
                              *LHOST_EXTRA_RULES, *SUPPRESSION_RULES, *FILTERED_DATA_RULES,
-                             *USER_CODE_GUARD_RULES, *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES,
+                             *FILTERED_UNCONFIRMED_RULES, *USER_CODE_GUARD_RULES, *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES,
                              *_OWN_RULES]

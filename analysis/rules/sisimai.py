@@ -519,7 +519,7 @@ NOT_SENDER = (r"^(?!.*(?:\b(?:sender|mail ?from|envelope[- ]from|from (?:address
               r"quota))")
 
 
-def _not_sender(rows: list[Rule]) -> list[Rule]:
+def not_sender(rows: list[Rule]) -> list[Rule]:
     return [replace(r, regex=NOT_SENDER + (".*?" + r.regex if r.regex else "")) for r in rows]
 
 
@@ -537,7 +537,7 @@ def _code(reason: str, rule_id: str, enhanced: str | None = None, **kw: object) 
 # AuthFailure, UserUnknown, Filtered, RequirePTR, NotCompliantRFC, BadReputation,
 # ContentError, Rejected, HostUnknown, SpamDetected, Speeding, TooManyConn, Blocked.
 FIRST_RULES: list[Rule] = [
-    *_not_sender([_code("mailboxfull", "mailboxfull"), *index_rows("mailboxfull")]),
+    *not_sender([_code("mailboxfull", "mailboxfull"), *index_rows("mailboxfull")]),
     _code("mesgtoobig", "mesgtoobig"), *index_rows("mesgtoobig", skip_enhanced=r"^[45]\.2\.3$"),
     _code("exceedlimit", "exceedlimit"), *index_rows("exceedlimit"),
     Rule("sis.code.525", "suspend", code=(525,), source=_src("suspend")),
@@ -550,7 +550,7 @@ FIRST_RULES: list[Rule] = [
     # RCPT (after DATA they are Filtered, at HELO/MAIL something else). Sisimai then calls an
     # unknown command Filtered too; we read the phrases then (most such texts are RCPT
     # replies whose command the text does not name).
-    *_not_sender([_code("userunknown", "userunknown"),
+    *not_sender([_code("userunknown", "userunknown"),
                   *index_rows("userunknown", command=("RCPT", ""))]),
     *index_rows("filtered"),
     _code("requireptr", "requireptr"), *index_rows("requireptr"),
@@ -566,7 +566,7 @@ FIRST_RULES: list[Rule] = [
          regex=r"^(?!.*(?:" + "|".join(re.escape(p) for p in INDEX["networkerror"]
                                         if isinstance(p, str)) + "))",
          source=STATUS + " (not when the text is a network error)"),
-    *_not_sender(index_rows("hostunknown")),
+    *not_sender(index_rows("hostunknown")),
     _code("spamdetected", "spamdetected"), *index_rows("spamdetected"),
     *index_rows("speeding"),
     _code("toomanyconn", "toomanyconn"), *index_rows("toomanyconn"),

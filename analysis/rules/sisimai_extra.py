@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from . import Rule, slug
-from .sisimai import GO, STATUS_REASONS, index_rows
+from .sisimai import GO, STATUS_REASONS, index_rows, not_sender
 
 # --- Local delivery agents (lda/lib.go): the agent's own marker, then its message table; an
 # agent's message that matches no row is MailerError ("procmail: Couldn't create ...").
@@ -183,5 +183,20 @@ FILTERED_DATA_RULES: list[Rule] = [
     replace(r, rule_id=r.rule_id.replace("sis.filtered.data.userunknown:", "sis.filtered.data:"),
             reason="filtered", source=WHY)
     for r in index_rows("userunknown", prefix="sis.filtered.data", command=("DATA",),
-                   skip_enhanced=_USER_CODES)
+                        skip_enhanced=_USER_CODES)
+]
+# why-filtered.go also files an unknown-user phrase as Filtered when the SMTP command is not
+# known at all and the status names no unknown user ("550 User unknown." with Status 5.0.0):
+# nothing confirms that the address itself was refused. Sisimai's reason, our own advice, and
+# never a suppression on such weak evidence. Texts that name the sender keep our rows.
+UNCONFIRMED_ADVICE = ("The server says the user is unknown, but neither a 5.1.x status nor the "
+                      "SMTP stage (RCPT) confirms it (Sisimai files this as filtered): check the "
+                      "address, and suppress it if it bounces the same way again.")
+FILTERED_UNCONFIRMED_RULES: list[Rule] = [
+    replace(r, rule_id=r.rule_id.replace("sis.filtered.unconfirmed.userunknown:",
+                                         "sis.filtered.unconfirmed:"),
+            reason="filtered", advice=UNCONFIRMED_ADVICE, suppress=False,
+            source=GO + "reason/why-filtered.go (Sisimai Filtered: user unknown, command unknown)")
+    for r in not_sender(index_rows("userunknown", prefix="sis.filtered.unconfirmed",
+                                   command=("",), skip_enhanced=_USER_CODES))
 ]
