@@ -107,11 +107,16 @@ _LHOST_NAMES = {"exim": "Exim", "qmail": "qmail", "courier": "Courier", "domino"
                 "opensmtpd": "OpenSMTPD", "imailserver": "IMailServer",
                 "messagingserver": "MessagingServer", "exchange2007": "Exchange2007",
                 "exchange2003": "Exchange2003", "gmail": "Gmail"}
+# Phrases of a module's table that every MTA writes: a reply text alone cannot tell that the
+# bounce came from that MTA, so Sisimai's general rule applies to them (an unknown user only
+# in reply to RCPT; otherwise the Filtered rows of sisimai_extra.py decide).
+_ANY_MTA = frozenset({"unknown user"})
 LHOST_RULES: list[Rule] = [
     Rule(f"sis.lhost.{mta}.{reason}:{slug(p if isinstance(p, str) else '-'.join(p))}", reason,
          text=p if isinstance(p, tuple) else (p,),
          # "Sender domain does not exist" is about the sender (Sisimai Rejected), not the host.
          regex=r"^(?!.*\bsender\b)" if reason in ("hostunknown", "userunknown") else None,
+         command=("RCPT",) if p in _ANY_MTA else (),
          source=LHOST.format(mta, _LHOST_NAMES[mta]))
     for mta, reason, phrases in _LHOST for p in phrases
 ]
