@@ -29,7 +29,7 @@ class Rule:
     text: tuple[str, ...] = ()  # lower-case fragments that must all occur, in this order
     regex: str | None = None  # searched in the lower-cased, normalised text
     exact: str | None = None  # the whole lower-cased text (ESP labels)
-    command: tuple[str, ...] = ()  # SMTP command the reply answered (RCPT, MAIL, DATA, CONN; "" = not known)
+    command: tuple[str, ...] = ()  # SMTP command answered (RCPT, MAIL, DATA, CONN; "": unknown)
     category: str | None = None  # override of the reason's category
     suppress: bool | None = None  # override of the reason's suppress default
     permanent: bool | None = None  # for ESP labels without a code: the label's hard/soft

@@ -597,5 +597,5 @@ USER_CODE_GUARD_RULES: list[Rule] = [
 GENERIC_RULES: list[Rule] = [*LDA_RULES, *SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES,
                              *[r for r in RHOST_EXTRA_RULES if not r.host], *SISIMAI_LHOST_RULES,
                              *LHOST_EXTRA_RULES, *SUPPRESSION_RULES, *FILTERED_DATA_RULES,
-                             *FILTERED_UNCONFIRMED_RULES, *USER_CODE_GUARD_RULES, *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES,
-                             *_OWN_RULES]
+                             *FILTERED_UNCONFIRMED_RULES, *USER_CODE_GUARD_RULES,
+                             *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES, *_OWN_RULES]

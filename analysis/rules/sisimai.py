@@ -575,9 +575,6 @@ FIRST_RULES: list[Rule] = [
 
 # classorder[1] (the reasons not checked above): VirusDetected, PolicyViolation, SystemError,
 # NetworkError, SystemFull, NotAccept, Expired, FailedSTARTTLS, SecurityError, MailerError.
-# The phrase rows alone (no code rows), for use after our own rows.
-FIRST_PHRASE_RULES: list[Rule] = [r for r in FIRST_RULES if r.text]
-
 SECOND_RULES: list[Rule] = [
     *index_rows("virusdetected"), *index_rows("policyviolation"), *index_rows("systemerror"),
     *index_rows("networkerror"), *index_rows("systemfull"), *index_rows("notaccept"), *index_rows("expired"),
