@@ -5,7 +5,9 @@
     address that cannot be valid (bad syntax);
   * `keep_despite_hard_bounce` - the ESP marked a hard bounce, but the evidence is a block,
     spam filter, authentication or policy failure, or a full mailbox: the address is fine;
-  * `review` - the ESP marked a hard bounce and no reply text says why.
+  * `review` - the ESP marked a hard bounce and no reply text says why, or the reply says
+    the user is unknown with nothing to confirm it (no 5.1.x status, no RCPT stage: Sisimai's
+    `filtered`, rule ids `sis.filtered.unconfirmed:...`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from .classify import SENDS_FAILURE, SENDS_TEXT, TRACE_FAILURE, TRACE_TEXT, refresh
+from .rules.sisimai_extra import UNCONFIRMED_PREFIX
 
 # Big mailbox providers' domains: the targets of typo suggestions.
 KNOWN_DOMAINS = (
@@ -163,7 +166,8 @@ g AS (
     arg_max(bounce_type, ord) FILTER (WHERE bounce_type IS NOT NULL) AS last_type,
     arg_max({_EVIDENCE}, ord) FILTER (WHERE suppress) AS ev,
     arg_max({_EVIDENCE}, ord)
-      FILTER (WHERE reason IS NOT NULL AND reason NOT IN ('undefined', 'onhold')) AS known,
+      FILTER (WHERE reason IS NOT NULL AND reason NOT IN ('undefined', 'onhold')
+              AND rule_id NOT LIKE '{UNCONFIRMED_PREFIX}%') AS known,
     arg_max({_EVIDENCE}, ord) AS last
   FROM f GROUP BY recipient)
 SELECT recipient,

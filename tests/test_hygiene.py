@@ -130,6 +130,7 @@ def test_syntax_errors_suppress_and_label_only_hard_bounces_need_review(store: S
              None),
             (4, "fine@gmial.com", "gmial.com", "sent", None, None, None),
             (5, "gone@gmial.com", "gmial.com", "bounced", "550 5.1.2 Host unknown", "Hard", None),
+            (6, "maybe@example.com", "example.com", "bounced", "550 User unknown.", "Hard", None),
         ])
     df = hygiene.suppressions(cur).set_index("recipient")
     assert df.loc["broken..dots@example.com", "action"] == "suppress"
@@ -137,6 +138,10 @@ def test_syntax_errors_suppress_and_label_only_hard_bounces_need_review(store: S
     assert df.loc["label.only@example.com", "action"] == "review"
     assert df.loc["full@example.com", "action"] == "keep_despite_hard_bounce"
     assert df.loc["gone@gmial.com", "action"] == "suppress"
+    # An unknown user that nothing confirms (no 5.1.x, no RCPT stage) is neither dropped nor
+    # declared fine: a person looks at it.
+    assert (df.loc["maybe@example.com", "action"], df.loc["maybe@example.com", "reason"]) == (
+        "review", "filtered")
     assert df.loc["gone@gmial.com", "suggested_domain"] == "gmail.com"
     assert "fine@gmial.com" not in df.index
     typos = hygiene.typo_suggestions(cur)

@@ -192,9 +192,10 @@ FILTERED_DATA_RULES: list[Rule] = [
 UNCONFIRMED_ADVICE = ("The server says the user is unknown, but neither a 5.1.x status nor the "
                       "SMTP stage (RCPT) confirms it (Sisimai files this as filtered): check the "
                       "address, and suppress it if it bounces the same way again.")
+UNCONFIRMED_PREFIX = "sis.filtered.unconfirmed:"
 FILTERED_UNCONFIRMED_RULES: list[Rule] = [
     replace(r, rule_id=r.rule_id.replace("sis.filtered.unconfirmed.userunknown:",
-                                         "sis.filtered.unconfirmed:"),
+                                         UNCONFIRMED_PREFIX),
             reason="filtered", advice=UNCONFIRMED_ADVICE, suppress=False,
             source=GO + "reason/why-filtered.go (Sisimai Filtered: user unknown, command unknown)")
     for r in not_sender(index_rows("userunknown", prefix="sis.filtered.unconfirmed",
