@@ -218,7 +218,7 @@ def test_sisimai_indexes_come_before_our_phrase_rows_with_guards() -> None:
     assert classify(None, "5.1.0", "5.1.0 piWs1j0010jifNx01iWsdh spam detected").reason == \
         "spamdetected"
     assert classify(550, "5.1.0", "550 5.1.0 Address rejected").reason == "userunknown"
-    # The user-unknown phrases hold for a reply to RCPT (or an unknown command), not at HELO.
+    # The user-unknown phrases hold for a reply to RCPT, not at HELO.
     helo = classify(550, None, "550 Invalid address format in HELO")
     assert (helo.reason != "userunknown", helo.suppress) == (True, False)
     rcpt = classify(550, None, "550 Invalid address (in reply to RCPT TO command)")
