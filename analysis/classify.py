@@ -37,19 +37,21 @@ from .rules.generic import (
     BROAD_RULES,
     COMMAND_RULES,
     GENERIC_RULES,
+    NEVER_SUPPRESS_GUARD_RULES,
     NONFAILURE_RULES,
     REGEX_RULES,
 )
 from .rules.providers import PROVIDER_RULES
 from .rules.sisimai import INTERNAL_STATUS_RULES
 
-# The rule table in evaluation order (STYLE.md: host rows before generic rows,
-# substrings before regex).
+# The rule table in evaluation order (rules/__init__.py's docstring lists it; STYLE.md: host
+# rows before generic rows, substrings before regex, Sisimai's internal codes before both).
 RULES: list[Rule] = [*INTERNAL_STATUS_RULES, *ESP_LABEL_RULES, *PROVIDER_RULES,
                      *GENERIC_RULES, *REGEX_RULES, *COMMAND_RULES, *CODE_RULES, *BROAD_RULES,
                      *NONFAILURE_RULES]
 # What _fallback does is part of the version too (stored classifications are redone).
-_FALLBACK = "2: X.6/X.7 classes; onhold for a reply no rule or table explains"
+_FALLBACK = ("3: X.6/X.7 classes; onhold for a reply no rule or table explains; the veto of "
+             "suppressions; the command read from capitals and Postfix's RCPT wording; Prefer()")
 RULES_BY_ID = {r.rule_id: r for r in RULES}
 
 
@@ -215,6 +217,20 @@ def _candidates(low: str, exact: str, providers: frozenset[str], code: int | Non
     return found
 
 
+_GUARD = [_Compiled(r) for r in NEVER_SUPPRESS_GUARD_RULES]
+_GUARD_GRAMS = [frozenset().union(*(_grams(f) for f in c.frags)) for c in _GUARD]
+
+
+def _veto(low: str, exact: str, providers: frozenset[str], code: int | None, enh: str | None,
+          command: str | None) -> Rule | None:
+    """The first never-suppress row that matches too (rules.generic's veto of a suppression)."""
+    grams = {low[i:i + 3] for i in range(len(low) - 2)}
+    for c, needed in zip(_GUARD, _GUARD_GRAMS, strict=True):
+        if needed <= grams and c.matches(low, exact, providers, code, enh, command):
+            return c.rule
+    return None
+
+
 _ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 # The remote MTA's name in "host mx.example.com[192.0.2.1] said:", "while talking to
 # mx.example.com.:" or "connect to mx.example.com[...]" names a machine, not a reason:
@@ -337,11 +353,12 @@ _COMMANDS = {"rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "dat
              "initial connection": "CONN", "connect": "CONN"}
 
 
-# Sisimai's smtp/command Find(): an SMTP command written in capitals as a word of its own
-# ("Invalid address format in HELO", "<DATA>: Data command rejected"); of several, the one
-# latest in a session. Only when no "in reply to ..." names the command.
-_BARE_COMMAND_RE = re.compile(r"(?<![0-9A-Za-z@])(HELO|EHLO|STARTTLS|AUTH (?:PLAIN|LOGIN|CRAM-|"
-                              r"DIGEST-)|MAIL F|RCPT|DATA|QUIT)(?![0-9A-Za-z@])")
+# Sisimai's smtp/command Find(): an SMTP command written in capitals, a one-word command as
+# a word of its own ("Invalid address format in HELO", "<DATA>: Data command rejected"),
+# "MAIL F..." and "AUTH <mechanism>" anywhere; of several, the one latest in a session.
+# Only when no "in reply to ..." names the command.
+_BARE_COMMAND_RE = re.compile(r"(?<![0-9A-Za-z@])(?:HELO|EHLO|STARTTLS|RCPT|DATA|QUIT)"
+                              r"(?![0-9A-Za-z@])|MAIL F|AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)")
 _SESSION_ORDER = ("HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "QUIT")
 
 
@@ -353,7 +370,7 @@ def _command(command: str | None, text: str) -> str | None:
     m = _COMMAND_RE.search(text)
     if m:
         return _COMMANDS.get(m.group(1).lower())
-    found = {w[:4] for w in _BARE_COMMAND_RE.findall(text)}
+    found = {m.group(0)[:4] for m in _BARE_COMMAND_RE.finditer(text)}
     if not found:
         # Postfix's "Recipient address rejected: ..." answers RCPT TO only (its
         # smtpd_recipient_restrictions), wherever the "(in reply to ...)" was cut off.
@@ -423,6 +440,12 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
             if c.matches(low, exact, providers, code, enh, cmd):
                 rule = c.rule
                 break
+    if rule is not None and rule.host is None and rule.code is None and rule.enhanced is None \
+            and (REASONS[rule.reason][1] if rule.suppress is None else rule.suppress):
+        # A phrase alone would drop the address: the never-suppress rows may veto it (a row
+        # that pairs a status code with its text is precise, and the codes' own guard rows
+        # come before it: rules.generic.ADDRESS_CODE_GUARD_RULES).
+        rule = _veto(low, exact, providers, code, enh, cmd) or rule
     if rule is None and esp_label and esp_label.strip():
         label = esp_label.strip().lower()
         rule = next((r for r in ESP_LABEL_RULES if r.exact == label), None)
@@ -584,7 +607,7 @@ _MASKS = (
 
 # Everything a stored classification depends on: the rules, the code tables, the masks
 # classify applies, and the template stored for an unexplained text (_MASKS).
-RULES_VERSION = version(RULES, ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
+RULES_VERSION = version([*RULES, *NEVER_SUPPRESS_GUARD_RULES], ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
                         sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK,
                         [(v.pattern.pattern, v.mask) for v in VARYING],
                         [(p.pattern, m) for p, m in _MASKS])

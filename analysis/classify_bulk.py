@@ -61,10 +61,10 @@ def _bare_commands_sql(col: str) -> str:
     classify._command reads when no "in reply to ..." names the command); NULL for none."""
     from .classify import _SESSION_ORDER
 
-    words = {"AUTH": "AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)", "MAIL": "MAIL F"}
+    spaced = {"AUTH": "AUTH (?:PLAIN|LOGIN|CRAM-|DIGEST-)", "MAIL": "MAIL F"}  # anywhere
     flags = ", ".join(
         f"CASE WHEN regexp_matches({col}, "
-        f"{_lit('(?:^|[^0-9A-Za-z@])' + words.get(c, c) + '(?:[^0-9A-Za-z@]|$)')}) "
+        f"{_lit(spaced.get(c) or '(?:^|[^0-9A-Za-z@])' + c + '(?:[^0-9A-Za-z@]|$)')}) "
         f"THEN {_lit(c)} END" for c in _SESSION_ORDER)
     return (f"CASE WHEN regexp_matches({col}, {_lit('HELO|EHLO|STARTTLS|AUTH |MAIL F|RCPT|DATA|QUIT')}) "
             f"THEN concat_ws(',', {flags}) END")

@@ -235,6 +235,26 @@ def test_sisimai_indexes_come_before_our_phrase_rows_with_guards() -> None:
                     "in local recipient table").reason == "userunknown"
 
 
+@pytest.mark.parametrize("text", [
+    "550 5.7.1 <a@x.org>... blocked by spamhaus (in reply to RCPT TO command)",
+    "550 No such user; your IP is blacklisted (in reply to RCPT TO command)",
+    "550 Bad IP reputation, recipient rejected (in reply to RCPT TO command)",
+    "550 5.1.2 Host unknown; IP blacklisted",
+    "550 User unknown (in reply to MAIL FROM command)",
+])
+def test_a_block_that_names_the_address_never_drops_it(text: str) -> None:
+    """Issue 9: whatever Sisimai's unknown-user/-domain rows say, a block, spam, auth or
+    policy refusal (or the sender's problem) never suppresses the recipient."""
+    c = classify(None, None, text)
+    assert c.suppress is False and c.category != "invalid_address", (text, c)
+
+
+def test_an_unknown_recipient_stays_one() -> None:
+    # Exchange Online's unknown recipient says "Access denied": no block for the veto.
+    ms = classify(550, "5.4.1", "550 5.4.1 Recipient address rejected: Access denied")
+    assert (ms.reason, ms.suppress) == ("userunknown", True)
+
+
 def test_given_and_in_text_codes_and_spam_over_content() -> None:
     # The export's column says 5.0.0, the reply 5.1.1: Sisimai believes the specific one.
     assert classify(550, "5.0.0", "550 5.1.1 <a@example.org>: User unknown").reason == \
@@ -266,6 +286,8 @@ def test_command_is_read_as_sisimai_reads_it() -> None:
     assert cl._command(None, "RCPT TO:<a@example.org> ok, then DATA refused") == "DATA"
     assert cl._command(None, "said: 550 No such user (in reply to RCPT TO command)") == "RCPT"
     assert cl._command(None, "STARTTLS failed: handshake") == "STARTTLS"
+    assert cl._command(None, "550 rejected: MAIL FROM:<a@example.org> refused") == "MAIL"
+    assert cl._command(None, "535 AUTH CRAM-MD5 failed") == "AUTH"
     assert cl._command(None, "helo rejected; HELOWORLD; xDATA") is None
     assert cl._command("rcpt to", "anything") == "RCPT"
 
@@ -543,6 +565,8 @@ _VARIANTS = [
     "550 invalid address host DATA.example.com said: no",
     "550 invalid address host mx.example.com said: no",
     "550 invalid address at RCPT, then DATA",
+    "550 invalid address at MAIL FROM:<a@example.org>",
+    "550 invalid address at mail from:<a@example.org>",
     "451 4.7.500 Server busy. Please try again later from [198.51.100.25]. (AS761) "
     "[AM4PEPF00027A43.eurprd02.prod.protection.outlook.com 2025-11-06T09:00:58.552Z "
     "88FCFBE6CC75253F]",

@@ -12,9 +12,14 @@ from dataclasses import replace
 
 from . import GREYLIST_ADVICE, NEVER_SUPPRESS, REASONS, Rule, T
 from .meaning import BROAD_MEANING_RULES, FIRST_MEANING_RULES, LOCALISED_RULES, K
-from .sisimai import FIRST_RULES as SISIMAI_FIRST_RULES
+from .sisimai import (
+    ADDRESS_CODES,
+    FIRST_HEAD_RULES,
+    FIRST_TAIL_RULES,
+    FIRST_USER_RULES,
+    not_sender,
+)
 from .sisimai import SECOND_RULES as SISIMAI_SECOND_RULES
-from .sisimai import USER_CODES
 from .sisimai_extra import (
     FILTERED_DATA_RULES,
     FILTERED_UNCONFIRMED_RULES,
@@ -578,24 +583,52 @@ BROAD_RULES: list[Rule] = [
 ]
 
 
-# Sisimai reads 5.1.0/5.1.1/5.1.3 as an unknown user unless the text is a relay, block,
-# full-mailbox, moved, sender or null-MX failure (why-userunknown.go). Some servers send
-# 5.1.0 for everything ("5.1.0 ... spam detected", "5.1.0 ... blocked by SPF"): our rows
-# for reasons that never suppress (blocks, spam, authentication, policy) extend that list,
-# so such a reply never drops the address (issue 9).
-USER_CODE_GUARD_RULES: list[Rule] = [
-    replace(r, rule_id="user-code-not." + r.rule_id, enhanced=USER_CODES)
+# A refusal that names the sender ("550 User unknown (in reply to MAIL FROM command)",
+# "Sender domain does not exist") is never the recipient's unknown user or domain: our
+# unknown-user/-domain rows stand aside as Sisimai's do (sisimai.not_sender).
+def _address_rows(rows: list[Rule]) -> list[Rule]:
+    return [not_sender([r])[0] if r.reason in ("userunknown", "hostunknown") else r
+            for r in rows]
+
+
+_OWN_RULES = _address_rows(_OWN_RULES)
+REGEX_RULES = _address_rows(REGEX_RULES)
+BROAD_RULES = _address_rows(BROAD_RULES)
+
+# The veto of issue 9's rule (classify.py): a row that would drop the address (unknown user
+# or domain, moved) yields to the first of these that matches too, so a block, spam,
+# authentication or policy refusal that also names the address ("blocked by spamhaus",
+# "No such user; your IP is blacklisted", "550 5.1.0 ... blocked by SPF") never suppresses a
+# good address. Sisimai's own list of such exceptions (why-userunknown.go) is shorter; the
+# rule order stays Sisimai's for everything else.
+# "Access denied" alone is no block: Exchange Online says it of a recipient that does not
+# exist ("550 5.4.1 Recipient address rejected: Access denied").
+_NOT_EVIDENCE = frozenset({("access denied",)})
+NEVER_SUPPRESS_GUARD_RULES: list[Rule] = [
+    replace(r, rule_id="not-address." + r.rule_id)
     for r in (*_OWN_RULES, *REGEX_RULES, *BROAD_RULES)
-    if r.enhanced is None and (r.category or REASONS[r.reason][0]) in NEVER_SUPPRESS
+    if (r.category or REASONS[r.reason][0]) in NEVER_SUPPRESS and r.text not in _NOT_EVIDENCE
+]
+
+# Sisimai reads 5.1.0/5.1.1/5.1.3 as an unknown user (and 5.1.2 as an unknown domain)
+# unless the text is a relay, block, full-mailbox, moved, sender or null-MX failure
+# (why-userunknown.go). Some servers send such codes for everything ("5.1.0 ... spam
+# detected", "5.1.2 Host unknown; IP blacklisted"): for them our never-suppress rows come
+# before Sisimai's rows, so such a reply never drops the address (issue 9).
+ADDRESS_CODE_GUARD_RULES: list[Rule] = [
+    replace(r, rule_id="address-code-not." + r.rule_id, enhanced=ADDRESS_CODES)
+    for r in NEVER_SUPPRESS_GUARD_RULES if r.enhanced is None and r.code is None
 ]
 
 # Sisimai decides lhost module -> local delivery agent -> rhost -> reason indexes (with the
 # status codes its ProbesInto checks) in its order, and so do these rows: the ESP's own
-# suppression notices, then Sisimai's indexes (analysis/rules/sisimai.py), then our phrase
-# rows for what Sisimai's indexes leave, before the regex, code, broad and code-table rows.
+# suppression notices, then Sisimai's indexes in its class order (analysis/rules/
+# sisimai.py; the Filtered rows at UserUnknown's place), then our phrase rows for what
+# Sisimai's indexes leave, before the regex, code, broad and code-table rows.
 # (Host rows stay first, STYLE.md habit 3.)
 GENERIC_RULES: list[Rule] = [*LDA_RULES, *SISIMAI_MICROSOFT_RULES, *SISIMAI_RHOST_RULES,
                              *[r for r in RHOST_EXTRA_RULES if not r.host], *SISIMAI_LHOST_RULES,
-                             *LHOST_EXTRA_RULES, *SUPPRESSION_RULES, *FILTERED_DATA_RULES,
-                             *FILTERED_UNCONFIRMED_RULES, *USER_CODE_GUARD_RULES,
-                             *SISIMAI_FIRST_RULES, *SISIMAI_SECOND_RULES, *_OWN_RULES]
+                             *LHOST_EXTRA_RULES, *SUPPRESSION_RULES, *ADDRESS_CODE_GUARD_RULES,
+                             *FIRST_HEAD_RULES, *FIRST_USER_RULES,
+                             *FILTERED_DATA_RULES, *FILTERED_UNCONFIRMED_RULES,
+                             *FIRST_TAIL_RULES, *SISIMAI_SECOND_RULES, *_OWN_RULES]

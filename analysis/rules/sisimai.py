@@ -507,6 +507,10 @@ _EXPLICIT = "^(?:" + "|".join(re.escape(c) for c, r in STATUS_REASONS.items()
 # (why-userunknown.go: RePASS, ReBLOC, ReFULL, ReMOVE, ReFROM, Re00MX); the blocked
 # phrases are checked first for these codes.
 USER_CODES = _codes("userunknown")
+# The address codes Sisimai reads as an unknown user or domain (5.1.0-5.1.3).
+ADDRESS_CODES = "^(?:" + "|".join(re.escape(c) for c, r in STATUS_REASONS.items()
+                                  if r in ("userunknown", "hostunknown")
+                                  and c.startswith("5.1.")) + ")$"
 
 
 # Sisimai's UserUnknown, HostUnknown and MailboxFull read words about an address or a quota
@@ -536,7 +540,7 @@ def _code(reason: str, rule_id: str, enhanced: str | None = None, **kw: object) 
 # classorder[0]: MailboxFull, MesgTooBig, ExceedLimit, Suspend, HasMoved, NoRelaying,
 # AuthFailure, UserUnknown, Filtered, RequirePTR, NotCompliantRFC, BadReputation,
 # ContentError, Rejected, HostUnknown, SpamDetected, Speeding, TooManyConn, Blocked.
-FIRST_RULES: list[Rule] = [
+FIRST_HEAD_RULES: list[Rule] = [
     *not_sender([_code("mailboxfull", "mailboxfull"), *index_rows("mailboxfull")]),
     _code("mesgtoobig", "mesgtoobig"), *index_rows("mesgtoobig", skip_enhanced=r"^[45]\.2\.3$"),
     _code("exceedlimit", "exceedlimit"), *index_rows("exceedlimit"),
@@ -546,12 +550,13 @@ FIRST_RULES: list[Rule] = [
     *index_rows("norelaying"),
     _code("authfailure", "authfailure"), *index_rows("authfailure"),
     *index_rows("blocked", prefix="sis.user-code-not", enhanced=USER_CODES),
-    # why-userunknown.go: without a user-unknown status, the phrases count only for a reply to
-    # RCPT (after DATA they are Filtered, at HELO/MAIL something else). Sisimai then calls an
-    # unknown command Filtered too; we read the phrases then (most such texts are RCPT
-    # replies whose command the text does not name).
-    *not_sender([_code("userunknown", "userunknown"),
-                  *index_rows("userunknown", command=("RCPT", ""))]),
+]
+# why-userunknown.go: without a user-unknown status, the phrases count only for a reply to
+# RCPT; after DATA, or with no known command, they are Filtered (sisimai_extra.py's rows,
+# which generic.py puts right after these).
+FIRST_USER_RULES: list[Rule] = not_sender([
+    _code("userunknown", "userunknown"), *index_rows("userunknown", command=("RCPT",))])
+FIRST_TAIL_RULES: list[Rule] = [
     *index_rows("filtered"),
     _code("requireptr", "requireptr"), *index_rows("requireptr"),
     *index_rows("notcompliantrfc"),
@@ -572,6 +577,7 @@ FIRST_RULES: list[Rule] = [
     _code("toomanyconn", "toomanyconn"), *index_rows("toomanyconn"),
     _code("blocked", "blocked"), *index_rows("blocked"),
 ]
+FIRST_RULES: list[Rule] = [*FIRST_HEAD_RULES, *FIRST_USER_RULES, *FIRST_TAIL_RULES]
 
 # classorder[1] (the reasons not checked above): VirusDetected, PolicyViolation, SystemError,
 # NetworkError, SystemFull, NotAccept, Expired, FailedSTARTTLS, SecurityError, MailerError.

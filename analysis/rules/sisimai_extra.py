@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from . import Rule, slug
-from .sisimai import GO, STATUS_REASONS, index_rows, not_sender
+from .sisimai import GO, USER_CODES, index_rows, not_sender
 
 # --- Local delivery agents (lda/lib.go): the agent's own marker, then its message table; an
 # agent's message that matches no row is MailerError ("procmail: Couldn't create ...").
@@ -176,14 +176,12 @@ LHOST_EXTRA_RULES: list[Rule] = [
 # DATA command is a filter on the recipient's side, not a missing mailbox ("all the MTAs read
 # the headers and the entire message body after the DATA command"), unless the status code
 # itself names an unknown user.
-_USER_CODES = "^(?:" + "|".join(re.escape(c) for c, r in STATUS_REASONS.items()
-                                if r == "userunknown") + ")$"
 WHY = GO + "reason/why-filtered.go (Sisimai Filtered: user unknown after DATA)"
 FILTERED_DATA_RULES: list[Rule] = [
     replace(r, rule_id=r.rule_id.replace("sis.filtered.data.userunknown:", "sis.filtered.data:"),
             reason="filtered", source=WHY)
     for r in index_rows("userunknown", prefix="sis.filtered.data", command=("DATA",),
-                        skip_enhanced=_USER_CODES)
+                        skip_enhanced=USER_CODES)
 ]
 # why-filtered.go also files an unknown-user phrase as Filtered when the SMTP command is not
 # known at all and the status names no unknown user ("550 User unknown." with Status 5.0.0):
@@ -199,5 +197,5 @@ FILTERED_UNCONFIRMED_RULES: list[Rule] = [
             reason="filtered", advice=UNCONFIRMED_ADVICE, suppress=False,
             source=GO + "reason/why-filtered.go (Sisimai Filtered: user unknown, command unknown)")
     for r in not_sender(index_rows("userunknown", prefix="sis.filtered.unconfirmed",
-                                   command=("",), skip_enhanced=_USER_CODES))
+                                   command=("",), skip_enhanced=USER_CODES))
 ]
