@@ -37,9 +37,9 @@ from .rules.generic import (
     BROAD_RULES,
     COMMAND_RULES,
     GENERIC_RULES,
-    NEVER_SUPPRESS_GUARD_RULES,
     NONFAILURE_RULES,
     REGEX_RULES,
+    VETO_RULES,
 )
 from .rules.providers import PROVIDER_RULES
 from .rules.sisimai import INTERNAL_STATUS_RULES
@@ -217,18 +217,9 @@ def _candidates(low: str, exact: str, providers: frozenset[str], code: int | Non
     return found
 
 
-_GUARD = [_Compiled(r) for r in NEVER_SUPPRESS_GUARD_RULES]
-_GUARD_GRAMS = [frozenset().union(*(_grams(f) for f in c.frags)) for c in _GUARD]
-
-
-def _veto(low: str, exact: str, providers: frozenset[str], code: int | None, enh: str | None,
-          command: str | None) -> Rule | None:
-    """The first never-suppress row that matches too (rules.generic's veto of a suppression)."""
-    grams = {low[i:i + 3] for i in range(len(low) - 2)}
-    for c, needed in zip(_GUARD, _GUARD_GRAMS, strict=True):
-        if needed <= grams and c.matches(low, exact, providers, code, enh, command):
-            return c.rule
-    return None
+# Rows that may veto a suppression (rules.generic.VETO_RULES), by their place in RULES.
+_VETO_IDS = frozenset(r.rule_id for r in VETO_RULES)
+_VETO_ROWS = frozenset(i for i, r in enumerate(RULES) if r.rule_id in _VETO_IDS)
 
 
 _ADDR_RE = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
@@ -435,17 +426,18 @@ def classify(smtp_code: int | str | None, enhanced_code: str | None, text: str |
     cmd = _command(command, norm)
     rule: Rule | None = None
     if low or exact or enh or code:
-        for i in _candidates(low, exact, providers, code, enh):
-            c = _COMPILED[i]
-            if c.matches(low, exact, providers, code, enh, cmd):
-                rule = c.rule
-                break
-    if rule is not None and rule.host is None and rule.code is None and rule.enhanced is None \
-            and (REASONS[rule.reason][1] if rule.suppress is None else rule.suppress):
-        # A phrase alone would drop the address: the never-suppress rows may veto it (a row
-        # that pairs a status code with its text is precise, and the codes' own guard rows
-        # come before it: rules.generic.ADDRESS_CODE_GUARD_RULES).
-        rule = _veto(low, exact, providers, code, enh, cmd) or rule
+        candidates = _candidates(low, exact, providers, code, enh)
+        n = next((k for k, i in enumerate(candidates)
+                  if _COMPILED[i].matches(low, exact, providers, code, enh, cmd)), -1)
+        rule = _COMPILED[candidates[n]].rule if n >= 0 else None
+        if rule is not None and rule.host is None and rule.code is None \
+                and rule.enhanced is None \
+                and (REASONS[rule.reason][1] if rule.suppress is None else rule.suppress):
+            # A phrase alone would drop the address: a later never-suppress row that matches
+            # too vetoes it (a row pairing a status code with its text is precise; for those
+            # codes the guard rows come first: rules.generic.ADDRESS_CODE_GUARD_RULES).
+            rule = next((_COMPILED[i].rule for i in candidates[n + 1:] if i in _VETO_ROWS
+                         and _COMPILED[i].matches(low, exact, providers, code, enh, cmd)), rule)
     if rule is None and esp_label and esp_label.strip():
         label = esp_label.strip().lower()
         rule = next((r for r in ESP_LABEL_RULES if r.exact == label), None)
@@ -607,7 +599,7 @@ _MASKS = (
 
 # Everything a stored classification depends on: the rules, the code tables, the masks
 # classify applies, and the template stored for an unexplained text (_MASKS).
-RULES_VERSION = version([*RULES, *NEVER_SUPPRESS_GUARD_RULES], ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
+RULES_VERSION = version(RULES, sorted(_VETO_ROWS), ENHANCED_REASONS, ENHANCED_CLASS_REASONS, REPLY_REASONS,
                         sorted(SUPPRESS_CODES), sorted(SUPPRESS_REPLY), REASONS, _FALLBACK,
                         [(v.pattern.pattern, v.mask) for v in VARYING],
                         [(p.pattern, m) for p, m in _MASKS])

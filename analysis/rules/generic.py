@@ -595,8 +595,9 @@ _OWN_RULES = _address_rows(_OWN_RULES)
 REGEX_RULES = _address_rows(REGEX_RULES)
 BROAD_RULES = _address_rows(BROAD_RULES)
 
-# The veto of issue 9's rule (classify.py): a row that would drop the address (unknown user
-# or domain, moved) yields to the first of these that matches too, so a block, spam,
+# The veto of issue 9's rule (classify.py): a phrase row that would drop the address
+# (unknown user or domain, moved) yields to the first of these later rows that matches too,
+# so a block, spam,
 # authentication or policy refusal that also names the address ("blocked by spamhaus",
 # "No such user; your IP is blacklisted", "550 5.1.0 ... blocked by SPF") never suppresses a
 # good address. Sisimai's own list of such exceptions (why-userunknown.go) is shorter; the
@@ -604,9 +605,8 @@ BROAD_RULES = _address_rows(BROAD_RULES)
 # "Access denied" alone is no block: Exchange Online says it of a recipient that does not
 # exist ("550 5.4.1 Recipient address rejected: Access denied").
 _NOT_EVIDENCE = frozenset({("access denied",)})
-NEVER_SUPPRESS_GUARD_RULES: list[Rule] = [
-    replace(r, rule_id="not-address." + r.rule_id)
-    for r in (*_OWN_RULES, *REGEX_RULES, *BROAD_RULES)
+VETO_RULES: list[Rule] = [
+    r for r in (*_OWN_RULES, *REGEX_RULES, *BROAD_RULES)
     if (r.category or REASONS[r.reason][0]) in NEVER_SUPPRESS and r.text not in _NOT_EVIDENCE
 ]
 
@@ -617,7 +617,7 @@ NEVER_SUPPRESS_GUARD_RULES: list[Rule] = [
 # before Sisimai's rows, so such a reply never drops the address (issue 9).
 ADDRESS_CODE_GUARD_RULES: list[Rule] = [
     replace(r, rule_id="address-code-not." + r.rule_id, enhanced=ADDRESS_CODES)
-    for r in NEVER_SUPPRESS_GUARD_RULES if r.enhanced is None and r.code is None
+    for r in VETO_RULES if r.enhanced is None and r.code is None
 ]
 
 # Sisimai decides lhost module -> local delivery agent -> rhost -> reason indexes (with the

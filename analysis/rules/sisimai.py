@@ -4,18 +4,20 @@ The reference for issue 9 is Sisimai's reason, so this module follows how Sisima
 (go-sisimai reason/find.go, reason/lib.go, smtp/status/lib.go):
 
 1. `classorder[0]`: for each reason in this order, the delivery status code pointing to it
-   (where Sisimai's ProbesInto checks the code), then its phrase index (`FIRST_RULES`);
+   (where Sisimai's ProbesInto checks the code), then its phrase index (`FIRST_HEAD_RULES`,
+   `FIRST_USER_RULES`, `FIRST_TAIL_RULES`: generic.py puts the Filtered rows between);
 2. `classorder[1]`: the phrase indexes of the remaining reasons (`SECOND_RULES`);
 3. the code tables (analysis/rules/codes.py), which follow Sisimai's status table below.
 
 How they are used (analysis/rules/generic.py): the MTA and provider tables of
 sisimai_lhost.py / sisimai_rhost.py first (Sisimai decides from them before anything else),
-then FIRST_RULES (with the status-code rows that Sisimai's ProbesInto checks) and
+then classorder[0]'s rows (with the status-code rows that Sisimai's ProbesInto checks) and
 SECOND_RULES, then our own phrase rows for what Sisimai's indexes leave. Our labelled corpora
 preferred our rows first, but they are our reading of Sisimai's definitions; Sisimai's own
 output on the corpus texts (Debian's Sisimai 4.25 and a v5 build, README) agrees with this
-order on more rows. Guards (NOT_SENDER here, USER_CODE_GUARD_RULES in generic.py) keep a
-sender's problem or a block from being read as the recipient's unknown address.
+order on more rows. Guards (NOT_SENDER here; ADDRESS_CODE_GUARD_RULES and the veto of
+VETO_RULES in generic.py / classify.py) keep a sender's problem or a block from being read
+as the recipient's unknown address.
 
 Phrases are lower-case; a tuple is Sisimai's `pairs` (fragments that occur in this order).
 Each row cites the go-sisimai file its phrase comes from.
@@ -577,7 +579,6 @@ FIRST_TAIL_RULES: list[Rule] = [
     _code("toomanyconn", "toomanyconn"), *index_rows("toomanyconn"),
     _code("blocked", "blocked"), *index_rows("blocked"),
 ]
-FIRST_RULES: list[Rule] = [*FIRST_HEAD_RULES, *FIRST_USER_RULES, *FIRST_TAIL_RULES]
 
 # classorder[1] (the reasons not checked above): VirusDetected, PolicyViolation, SystemError,
 # NetworkError, SystemFull, NotAccept, Expired, FailedSTARTTLS, SecurityError, MailerError.

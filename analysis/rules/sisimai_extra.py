@@ -176,13 +176,17 @@ LHOST_EXTRA_RULES: list[Rule] = [
 # DATA command is a filter on the recipient's side, not a missing mailbox ("all the MTAs read
 # the headers and the entire message body after the DATA command"), unless the status code
 # itself names an unknown user.
-WHY = GO + "reason/why-filtered.go (Sisimai Filtered: user unknown after DATA)"
-FILTERED_DATA_RULES: list[Rule] = [
-    replace(r, rule_id=r.rule_id.replace("sis.filtered.data.userunknown:", "sis.filtered.data:"),
-            reason="filtered", source=WHY)
-    for r in index_rows("userunknown", prefix="sis.filtered.data", command=("DATA",),
-                        skip_enhanced=USER_CODES)
-]
+def _filtered(name: str, command: str, why: str, **kw: object) -> list[Rule]:
+    """UserUnknown's phrases as Filtered rows for one command (ids sis.filtered.<name>:...),
+    unless the status code itself names an unknown user."""
+    return [replace(r, rule_id=r.rule_id.replace(f".{name}.userunknown:", f".{name}:"),
+                    reason="filtered", source=GO + f"reason/why-filtered.go (Sisimai Filtered: {why})",
+                    **kw)  # type: ignore[arg-type]
+            for r in not_sender(index_rows("userunknown", prefix=f"sis.filtered.{name}",
+                                           command=(command,), skip_enhanced=USER_CODES))]
+
+
+FILTERED_DATA_RULES: list[Rule] = _filtered("data", "DATA", "user unknown after DATA")
 # why-filtered.go also files an unknown-user phrase as Filtered when the SMTP command is not
 # known at all and the status names no unknown user ("550 User unknown." with Status 5.0.0):
 # nothing confirms that the address itself was refused. Sisimai's reason, our own advice, and
@@ -191,11 +195,6 @@ UNCONFIRMED_ADVICE = ("The server says the user is unknown, but neither a 5.1.x 
                       "SMTP stage (RCPT) confirms it (Sisimai files this as filtered): check the "
                       "address, and suppress it if it bounces the same way again.")
 UNCONFIRMED_PREFIX = "sis.filtered.unconfirmed:"
-FILTERED_UNCONFIRMED_RULES: list[Rule] = [
-    replace(r, rule_id=r.rule_id.replace("sis.filtered.unconfirmed.userunknown:",
-                                         UNCONFIRMED_PREFIX),
-            reason="filtered", advice=UNCONFIRMED_ADVICE, suppress=False,
-            source=GO + "reason/why-filtered.go (Sisimai Filtered: user unknown, command unknown)")
-    for r in not_sender(index_rows("userunknown", prefix="sis.filtered.unconfirmed",
-                                   command=("",), skip_enhanced=USER_CODES))
-]
+FILTERED_UNCONFIRMED_RULES: list[Rule] = _filtered(
+    "unconfirmed", "", "user unknown, command unknown", advice=UNCONFIRMED_ADVICE,
+    suppress=False)
